@@ -1,0 +1,47 @@
+package metering
+
+import (
+	"strings"
+	"time"
+)
+
+// Extension is one payment applied to a lease: the first purchase or a later extension. It
+// adds Seconds of paid time to the end of the lease.
+type Extension struct {
+	// ID is the payment's stable identifier, such as its invoice id. A lease applies each
+	// id once, so retrying an extension is safe.
+	ID string `json:"id"`
+	// Units is the number of billing units bought.
+	Units int64 `json:"units"`
+	// Seconds is the paid time bought: Units times the length of the plan's unit.
+	Seconds int64 `json:"seconds"`
+	// PaidAt is the instant the payment counts as made. It decides whether an extension
+	// continues a lease in its grace period or comes too late and needs a new lease.
+	PaidAt time.Time `json:"paid_at"`
+}
+
+// Validate returns the problems of e joined with errors.Join, each a *FieldError matching
+// ErrInvalidExtension, or nil when e can be applied.
+func (e Extension) Validate() error {
+	errs := &fieldErrors{object: "extension"}
+	if strings.TrimSpace(e.ID) == "" {
+		errs.add("id", e.ID, "a non-empty payment id, such as the invoice id")
+	}
+	if e.Units <= 0 {
+		errs.add("units", e.Units, "a positive number of billing units")
+	}
+	if e.Seconds <= 0 || e.Seconds > MaxPaidSeconds {
+		errs.add("seconds", e.Seconds, "a positive number of seconds up to MaxPaidSeconds")
+	}
+	if e.PaidAt.IsZero() {
+		errs.add("paid_at", e.PaidAt, "the instant the payment was made")
+	}
+	return errs.err()
+}
+
+// sameTerms reports whether e and other buy the same time, so that applying other after e
+// under the same id is a retry and not a conflict. PaidAt may differ between retries, since
+// a caller may observe the same payment at different instants.
+func (e Extension) sameTerms(other Extension) bool {
+	return e.Units == other.Units && e.Seconds == other.Seconds
+}
