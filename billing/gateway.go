@@ -1,0 +1,81 @@
+package billing
+
+import (
+	"context"
+	"time"
+
+	"github.com/btcsuite/btcd/btcutil"
+)
+
+// Gateway is a payment method: it makes a payment request for an invoice and reports the
+// payments made against it. The on-chain bitcoin gateway is the first one; a hosting company
+// plugs in another (Lightning, a custodial processor) by implementing this interface. The
+// package documentation explains how under "Writing a gateway".
+type Gateway interface {
+	// Method returns the gateway's stable name, stored with each invoice, such as
+	// "bitcoin-onchain".
+	Method() string
+
+	// CreatePaymentRequest makes a request for the amount. It runs inside the store
+	// transaction that inserts the invoice, so anything it allocates in the store (such
+	// as a derivation index) is rolled back with the invoice. It must not make the request
+	// visible outside the store before the transaction commits: watching starts in Watch.
+	CreatePaymentRequest(ctx context.Context, tx StoreTx, params PaymentRequestParams) (
+		PaymentRequest, error)
+
+	// Watch starts reporting payments to the request's destination until the time given.
+	// It is called after the invoice is committed, and again for every open invoice when
+	// the service starts, so it must be idempotent.
+	Watch(ctx context.Context, request PaymentRequest, until time.Time) error
+
+	// Run reports payments to sink until ctx is cancelled or reporting fails. Each report
+	// carries the payment's full current state, not a difference, so a report repeated
+	// after a crash changes nothing. Run returns ctx.Err() on cancellation.
+	Run(ctx context.Context, sink PaymentSink) error
+}
+
+// PaymentRequestParams is what a gateway needs to make a payment request.
+type PaymentRequestParams struct {
+	// InvoiceID is the invoice being paid; Label a short text a wallet may show.
+	InvoiceID string
+	Label     string
+	// Amount is the amount due.
+	Amount btcutil.Amount
+	// ExpiresAt is the invoice's expiry, which a request format such as BIP21 may carry.
+	ExpiresAt time.Time
+}
+
+// PaymentRequest is what the customer pays to.
+type PaymentRequest struct {
+	// Destination is where to pay, unique per invoice: a bitcoin address on chain.
+	Destination string
+	// URI is the request in the form a wallet opens, such as a BIP21 URI.
+	URI string
+	// Account and DerivationIndex locate an on-chain destination in the operator's account
+	// key; other gateways leave them empty.
+	Account         string
+	DerivationIndex uint32
+}
+
+// PaymentUpdate is a gateway's report of one payment to a destination.
+type PaymentUpdate struct {
+	// Destination is the request's destination the payment pays.
+	Destination string
+	// Payment is the payment's current state; its InvoiceID may be empty, because the
+	// gateway knows destinations rather than invoices.
+	Payment Payment
+}
+
+// PaymentSink receives payment reports from a gateway. An error makes the gateway retry the
+// report later (for example after a restart, from its saved cursor).
+type PaymentSink interface {
+	HandlePayment(ctx context.Context, update PaymentUpdate) error
+}
+
+// PaymentSinkFunc adapts a function to PaymentSink.
+type PaymentSinkFunc func(ctx context.Context, update PaymentUpdate) error
+
+// HandlePayment calls f.
+func (f PaymentSinkFunc) HandlePayment(ctx context.Context, update PaymentUpdate) error {
+	return f(ctx, update)
+}
