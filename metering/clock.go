@@ -30,7 +30,7 @@ func (RealClock) Now() time.Time { return time.Now() }
 func (RealClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 // FakeClock is a TimerClock for tests whose time moves only when Set or Advance is called.
-// It is safe for concurrent use.
+// It is safe for concurrent use. The zero value reads the zero time.
 type FakeClock struct {
 	mu      sync.Mutex
 	now     time.Time
@@ -116,7 +116,7 @@ func (c *FakeClock) Waiters() int {
 func (c *FakeClock) AwaitWaiters(ctx context.Context, n int) error {
 	for {
 		c.mu.Lock()
-		count, changed := len(c.timers), c.changed
+		count, changed := len(c.timers), c.changedLocked()
 		c.mu.Unlock()
 		if count >= n {
 			return nil
@@ -131,6 +131,17 @@ func (c *FakeClock) AwaitWaiters(ctx context.Context, n int) error {
 
 // notify wakes every AwaitWaiters call. The caller holds c.mu.
 func (c *FakeClock) notify() {
-	close(c.changed)
+	if c.changed != nil {
+		close(c.changed)
+	}
 	c.changed = make(chan struct{})
+}
+
+// changedLocked returns the channel that notify closes next, creating it for a zero
+// FakeClock. The caller holds c.mu.
+func (c *FakeClock) changedLocked() chan struct{} {
+	if c.changed == nil {
+		c.changed = make(chan struct{})
+	}
+	return c.changed
 }

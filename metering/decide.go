@@ -14,8 +14,7 @@ type Reminder struct {
 	Key string `json:"key"`
 	// OffsetSeconds is how long before the end this reminder is set, from the plan.
 	OffsetSeconds int64 `json:"offset_seconds"`
-	// DueAt is when the reminder becomes due: End minus the offset, but not before the
-	// lease started.
+	// DueAt is when the reminder becomes due: End minus the offset.
 	DueAt time.Time `json:"due_at"`
 	// End is the end of the paid time that the reminder announces.
 	End time.Time `json:"end"`
@@ -72,8 +71,8 @@ func (l *Lease) State(now time.Time) State {
 // DueReminders returns the reminders due at now that are not recorded as sent, earliest
 // first. Reminders are due only while the lease is active. Each reminder stays due until
 // the next one, closer to the end, becomes due, so a caller that was down for a while
-// sends only the most urgent notice. A reminder whose instant falls before the start of the
-// lease is due from the start, unless a closer one is due then too.
+// sends only the most urgent notice. A reminder whose instant is at or before the start is
+// never due: the customer bought less time than its offset and knows when the lease ends.
 func (l *Lease) DueReminders(now time.Time) []Reminder {
 	if l.State(now) != StateActive {
 		return nil
@@ -143,10 +142,9 @@ func (l *Lease) reminderWindows() []reminderWindow {
 	paid := l.PaidSeconds()
 	windows := make([]reminderWindow, 0, len(offsets))
 	for i, offset := range offsets {
-		dueAt := end.Add(-time.Duration(offset) * time.Second)
-		from := dueAt
-		if from.Before(l.StartedAt) {
-			from = l.StartedAt
+		from := end.Add(-time.Duration(offset) * time.Second)
+		if !from.After(l.StartedAt) {
+			continue
 		}
 		until := end
 		if i+1 < len(offsets) {
