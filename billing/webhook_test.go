@@ -1,0 +1,194 @@
+package billing
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+)
+
+func TestSignWebhookKnownAnswer(t *testing.T) {
+	// RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
+	got := SignWebhook([]byte("Jefe"), []byte("what do ya want for nothing?"))
+	want := "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+	if got != want {
+		t.Fatalf("SignWebhook = %s, want %s", got, want)
+	}
+	if err := VerifyWebhookSignature([]byte("Jefe"), []byte("what do ya want for nothing?"),
+		want); err != nil {
+		t.Fatalf("VerifyWebhookSignature of a good signature: %v", err)
+	}
+	if err := VerifyWebhookSignature([]byte("Jefe"), []byte("what do ya want for nothing!"),
+		want); err != ErrWebhookSignature {
+		t.Fatalf("VerifyWebhookSignature of a changed body = %v, want ErrWebhookSignature", err)
+	}
+	if err := VerifyWebhookSignature([]byte("Jefe"), nil, "5bdc"); err == nil {
+		t.Fatal("VerifyWebhookSignature accepted a header without sha256=")
+	}
+}
+
+// flakyReceiver verifies signatures, fails every third request with HTTP 500 and every
+// fifth by answering too late (after recording the event, as a slow receiver would), and
+// records the events it accepted by ID.
+type flakyReceiver struct {
+	t      *testing.T
+	secret []byte
+	mu     sync.Mutex
+	n      int
+	seen   map[string]int // event ID to times received with a valid signature
+	bad    int
+}
+
+func (r *flakyReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	body, _ := io.ReadAll(req.Body)
+	if err := VerifyWebhookSignature(r.secret, body, req.Header.Get(WebhookSignatureHeader)); err != nil {
+		r.mu.Lock()
+		r.bad++
+		r.mu.Unlock()
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return
+	}
+	var ev Event
+	if err := json.Unmarshal(body, &ev); err != nil || ev.ID != req.Header.Get(WebhookEventIDHeader) {
+		r.mu.Lock()
+		r.bad++
+		r.mu.Unlock()
+		http.Error(w, "bad body", http.StatusBadRequest)
+		return
+	}
+	r.mu.Lock()
+	r.n++
+	n := r.n
+	r.mu.Unlock()
+	if n%3 == 0 {
+		http.Error(w, "try later", http.StatusInternalServerError)
+		return
+	}
+	r.mu.Lock()
+	r.seen[ev.ID]++
+	r.mu.Unlock()
+	if n%5 == 0 {
+		time.Sleep(300 * time.Millisecond) // beyond the endpoint's timeout
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (r *flakyReceiver) ids() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range r.seen {
+		out[k] = v
+	}
+	return out
+}
+
+func TestWebhookDeliveryRetriesUntilReceived(t *testing.T) {
+	ctx := context.Background()
+	db := openTestSQLite(t)
+	if err := migrateService(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	recv := &flakyReceiver{t: t, secret: []byte("0123456789abcdef0123456789abcdef"),
+		seen: map[string]int{}}
+	srv := httptest.NewServer(recv)
+	t.Cleanup(srv.Close)
+	ep := WebhookEndpoint{Name: "portal", URL: srv.URL, Secret: recv.secret,
+		Timeout: 150 * time.Millisecond, RetrySchedule: []time.Duration{
+			10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond,
+			80 * time.Millisecond, 100 * time.Millisecond, 100 * time.Millisecond}}
+	if err := ep.validate(); err != nil {
+		t.Fatal(err)
+	}
+	sender := &webhookSender{
+		endpoints: map[string]WebhookEndpoint{ep.Name: ep}, client: srv.Client(),
+		run: func(ctx context.Context, fn func(tx any) error) error { return inTx(ctx, db, fn) },
+		now: time.Now, logger: slog.New(slog.DiscardHandler),
+	}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &webhookWorker{sender: sender})
+	jobs, err := newJobQueue(ctx, db, jobsConfig{workers: workers,
+		pollInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, cancel := jobs.subscribe(river.EventKindJobCompleted, river.EventKindJobFailed)
+	defer cancel()
+
+	const events = 12
+	var want []string
+	err = inTx(ctx, db, func(tx any) error {
+		for i := range events {
+			ev, err := newEvent(EventInvoiceSettled, "inv_x", "FPR", time.Now(),
+				map[string]int{"n": i})
+			if err != nil {
+				return err
+			}
+			want = append(want, ev.ID)
+			if err := insertEvent(ctx, tx, jobs, []WebhookEndpoint{ep}, ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := jobs.start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = jobs.stop(context.Background()) })
+
+	completed := 0
+	deadline := time.After(30 * time.Second)
+	for completed < events {
+		select {
+		case e := <-done:
+			if e.Kind == river.EventKindJobCompleted {
+				completed++
+			}
+		case <-deadline:
+			t.Fatalf("only %d of %d deliveries completed", completed, events)
+		}
+	}
+	seen := recv.ids()
+	for _, id := range want {
+		if seen[id] == 0 {
+			t.Errorf("event %s never reached the receiver", id)
+		}
+	}
+	if len(seen) != events {
+		t.Errorf("receiver saw %d distinct event IDs, want %d", len(seen), events)
+	}
+	if recv.bad != 0 {
+		t.Errorf("receiver rejected %d requests for a bad signature or body", recv.bad)
+	}
+
+	log, err := listDeliveries(ctx, runnerFor(db), "", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed, delivered := 0, map[string]int{}
+	for _, d := range log {
+		if d.Delivered {
+			delivered[d.EventID]++
+		} else {
+			failed++
+		}
+	}
+	if failed == 0 {
+		t.Error("delivery log has no failed attempt, but the receiver failed some")
+	}
+	for _, id := range want {
+		if delivered[id] != 1 {
+			t.Errorf("delivery log has %d successful deliveries of %s, want 1", delivered[id], id)
+		}
+	}
+}
