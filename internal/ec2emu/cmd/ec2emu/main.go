@@ -1,0 +1,111 @@
+// Command ec2emu serves the local EC2 emulator of package ec2emu until interrupted.
+//
+//	ec2emu -listen 127.0.0.1:8773 -access-key AKIDEXAMPLE -secret-key secret \
+//		-region eucalyptus -state /tmp/ec2emu.json -pending 5s \
+//		-fault throttle,action=RunInstances,count=2
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/instars/instars/internal/ec2emu"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "ec2emu:", err)
+		os.Exit(1)
+	}
+}
+
+// faultFlags collects repeated -fault flags.
+type faultFlags []ec2emu.Fault
+
+func (f *faultFlags) String() string { return fmt.Sprint(len(*f), " faults") }
+
+func (f *faultFlags) Set(spec string) error {
+	fault, err := ec2emu.ParseFault(spec)
+	if err != nil {
+		return err
+	}
+	*f = append(*f, fault)
+	return nil
+}
+
+func run(args []string) error {
+	flags := flag.NewFlagSet("ec2emu", flag.ContinueOnError)
+	defaults := ec2emu.DefaultTimings
+	listen := flags.String("listen", "127.0.0.1:8773",
+		"address to serve on; 8773 is the port of Eucalyptus' EC2 API")
+	accessKey := flags.String("access-key", "AKIDEXAMPLE", "access key id clients sign with")
+	secretKey := flags.String("secret-key", "",
+		"secret access key (default: the EC2EMU_SECRET_KEY environment variable)")
+	region := flags.String("region", "eucalyptus", "region name signatures must be scoped to")
+	extraRegions := flags.String("extra-regions", "", "comma-separated further region names")
+	stateFile := flags.String("state", "", "JSON file to keep the state in across restarts")
+	pending := flags.Duration("pending", defaults.Pending, "how long instances stay pending")
+	shuttingDown := flags.Duration("shutting-down", defaults.ShuttingDown,
+		"how long terminated instances stay shutting-down")
+	visible := flags.Duration("terminated-visible", defaults.TerminatedVisible,
+		"how long terminated instances stay visible")
+	maxInstances := flags.Int("max-instances", 20, "how many instances may be active at once")
+	longIDs := flags.Bool("long-ids", false, "use 17-digit instance ids as AWS does today")
+	verbose := flags.Bool("v", false, "log every request")
+	var faults faultFlags
+	flags.Var(&faults, "fault", "inject a fault, repeatable: KIND[,action=ACTION][,count=N]"+
+		"[,p=PROBABILITY][,seed=N][,latency=DURATION]; KIND is latency, internal-error, "+
+		"unavailable, throttle, lost-response or drop-connection")
+	if err := flags.Parse(args); err != nil {
+		return err
+	}
+	if *secretKey == "" {
+		*secretKey = os.Getenv("EC2EMU_SECRET_KEY")
+	}
+	if *secretKey == "" {
+		return fmt.Errorf("no secret key: set -secret-key or EC2EMU_SECRET_KEY")
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	cfg := ec2emu.Config{
+		Credentials: map[string]string{*accessKey: *secretKey},
+		Region:      *region,
+		Timings: &ec2emu.Timings{
+			Pending: *pending, ShuttingDown: *shuttingDown, TerminatedVisible: *visible,
+		},
+		StateFile:    *stateFile,
+		MaxInstances: *maxInstances,
+		LongIDs:      *longIDs,
+		Logger:       logger,
+	}
+	if *extraRegions != "" {
+		cfg.ExtraRegions = strings.Split(*extraRegions, ",")
+	}
+	server, err := ec2emu.New(cfg)
+	if err != nil {
+		return err
+	}
+	for _, f := range faults {
+		if err := server.InjectFault(f); err != nil {
+			return err
+		}
+	}
+	if _, err := server.Start(*listen); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	logger.Info("ec2 emulator stopping")
+	server.Close()
+	return nil
+}
