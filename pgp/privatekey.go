@@ -17,6 +17,9 @@ import (
 type PrivateKey struct {
 	entity *openpgp.Entity
 	public *PublicKey
+	// packets is the unprotected serialized key, made once for the reason given on
+	// PublicKey.armored.
+	packets []byte
 }
 
 // ParsePrivateKey reads one ASCII-armored OpenPGP private key, decrypts its secret material with
@@ -84,7 +87,11 @@ func newPrivateKey(entity *openpgp.Entity, now time.Time) (*PrivateKey, error) {
 	if err := checkEntity(entity, now, packetConfig(nil, 0)); err != nil {
 		return nil, err
 	}
-	return &PrivateKey{entity: entity, public: publicKey}, nil
+	var packets bytes.Buffer
+	if err := entity.SerializePrivateWithoutSigning(&packets, nil); err != nil {
+		return nil, fmt.Errorf("serializing private key: %w", err)
+	}
+	return &PrivateKey{entity: entity, public: publicKey, packets: packets.Bytes()}, nil
 }
 
 // PublicKey returns the public half, to publish or to send along with an order.
@@ -100,21 +107,15 @@ func (k *PrivateKey) String() string { return k.public.fingerprint }
 // secret material is encrypted with it (iterated and salted S2K, AES-256); with none it is stored
 // in the clear. The key in memory stays decrypted.
 func (k *PrivateKey) Armored(passphrase []byte) ([]byte, error) {
-	var plain bytes.Buffer
-	if err := k.entity.SerializePrivateWithoutSigning(&plain, nil); err != nil {
-		return nil, fmt.Errorf("serializing private key: %w", err)
+	// Work on a copy, because EncryptPrivateKeys changes the entity in place.
+	entity, err := openpgp.ReadEntity(packet.NewReader(bytes.NewReader(k.packets)))
+	if err != nil {
+		return nil, fmt.Errorf("copying private key: %w", err)
 	}
-	entity := k.entity
 	if len(passphrase) > 0 {
-		// Encrypt a copy, because EncryptPrivateKeys changes the entity in place.
-		copied, err := openpgp.ReadEntity(packet.NewReader(bytes.NewReader(plain.Bytes())))
-		if err != nil {
-			return nil, fmt.Errorf("copying private key: %w", err)
-		}
-		if err := copied.EncryptPrivateKeys(passphrase, packetConfig(nil, 0)); err != nil {
+		if err := entity.EncryptPrivateKeys(passphrase, packetConfig(nil, 0)); err != nil {
 			return nil, fmt.Errorf("encrypting private key: %w", err)
 		}
-		entity = copied
 	}
 	var out bytes.Buffer
 	writer, err := armor.Encode(&out, openpgp.PrivateKeyType, nil)

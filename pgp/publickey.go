@@ -20,6 +20,9 @@ const maxKeyBytes = 1 << 20
 type PublicKey struct {
 	entity      *openpgp.Entity
 	fingerprint string
+	// armored is serialized once, because serializing caches data in the library's signature
+	// packets and so is not safe to run concurrently.
+	armored []byte
 }
 
 // ParsePublicKey reads one ASCII-armored OpenPGP public key and checks it at the time now: v4 and
@@ -44,7 +47,18 @@ func newPublicKey(entity *openpgp.Entity, now time.Time) (*PublicKey, error) {
 	if err := checkEntity(entity, now, packetConfig(nil, 0)); err != nil {
 		return nil, err
 	}
-	return &PublicKey{entity: entity, fingerprint: fingerprintOf(entity)}, nil
+	var out bytes.Buffer
+	writer, err := armor.Encode(&out, openpgp.PublicKeyType, nil)
+	if err != nil {
+		return nil, fmt.Errorf("armoring public key: %w", err)
+	}
+	if err := entity.Serialize(writer); err != nil {
+		return nil, fmt.Errorf("serializing public key: %w", err)
+	}
+	if err := writer.Close(); err != nil {
+		return nil, fmt.Errorf("armoring public key: %w", err)
+	}
+	return &PublicKey{entity: entity, fingerprint: fingerprintOf(entity), armored: out.Bytes()}, nil
 }
 
 // Fingerprint returns the fingerprint of the primary key in uppercase hex, 40 digits for a v4
@@ -65,21 +79,7 @@ func (k *PublicKey) KeyIDs() []uint64 {
 }
 
 // Armored returns the key as an ASCII-armored public key block, without any private material.
-func (k *PublicKey) Armored() []byte {
-	var out bytes.Buffer
-	writer, err := armor.Encode(&out, openpgp.PublicKeyType, nil)
-	if err == nil {
-		err = k.entity.Serialize(writer)
-	}
-	if err == nil {
-		err = writer.Close()
-	}
-	if err != nil {
-		// Serializing parsed packets into memory has no failure path but a bug.
-		panic(fmt.Sprintf("pgp: serializing public key %s: %v", k.fingerprint, err))
-	}
-	return out.Bytes()
-}
+func (k *PublicKey) Armored() []byte { return bytes.Clone(k.armored) }
 
 // String returns the fingerprint, so that logging a key never prints the key itself.
 func (k *PublicKey) String() string { return k.fingerprint }
