@@ -42,10 +42,10 @@ func (k *AccountKey) DeriveChange(index uint32) (DerivedAddress, error) {
 	return k.derive(k.change, true, index)
 }
 
-// ReceiveAddress derives the receive address at index; see DeriveReceive.
+// ReceiveAddress derives the receive address at index; see DeriveReceive. It skips building
+// the output script.
 func (k *AccountKey) ReceiveAddress(index uint32) (btcutil.Address, error) {
-	derived, err := k.DeriveReceive(index)
-	return derived.Address, err
+	return k.deriveAddress(k.receive, index)
 }
 
 // ReceiveScript derives the output script of the receive address at index; see
@@ -63,21 +63,9 @@ func (k *AccountKey) ChangeAddress(index uint32) (btcutil.Address, error) {
 
 func (k *AccountKey) derive(chain *hdkeychain.ExtendedKey, change bool,
 	index uint32) (DerivedAddress, error) {
-	if index >= hdkeychain.HardenedKeyStart {
-		return DerivedAddress{}, fmt.Errorf("%w: address index %d; expected 0 to %d",
-			ErrHardenedDerivation, index, hdkeychain.HardenedKeyStart-1)
-	}
-	child, err := chain.Derive(index)
+	address, err := k.deriveAddress(chain, index)
 	if err != nil {
-		return DerivedAddress{}, fmt.Errorf("deriving address index %d: %w", index, err)
-	}
-	publicKey, err := child.ECPubKey()
-	if err != nil {
-		return DerivedAddress{}, fmt.Errorf("deriving address index %d: %w", index, err)
-	}
-	address, err := addressForKey(publicKey, k.script, k.network)
-	if err != nil {
-		return DerivedAddress{}, fmt.Errorf("deriving address index %d: %w", index, err)
+		return DerivedAddress{}, err
 	}
 	pkScript, err := txscript.PayToAddrScript(address)
 	if err != nil {
@@ -85,6 +73,27 @@ func (k *AccountKey) derive(chain *hdkeychain.ExtendedKey, change bool,
 	}
 	return DerivedAddress{Change: change, Index: index, Address: address, PkScript: pkScript},
 		nil
+}
+
+func (k *AccountKey) deriveAddress(chain *hdkeychain.ExtendedKey,
+	index uint32) (btcutil.Address, error) {
+	if index >= hdkeychain.HardenedKeyStart {
+		return nil, fmt.Errorf("%w: address index %d; expected 0 to %d",
+			ErrHardenedDerivation, index, hdkeychain.HardenedKeyStart-1)
+	}
+	child, err := chain.Derive(index)
+	if err != nil {
+		return nil, fmt.Errorf("deriving address index %d: %w", index, err)
+	}
+	publicKey, err := child.ECPubKey()
+	if err != nil {
+		return nil, fmt.Errorf("deriving address index %d: %w", index, err)
+	}
+	address, err := addressForKey(publicKey, k.script, k.network)
+	if err != nil {
+		return nil, fmt.Errorf("deriving address index %d: %w", index, err)
+	}
+	return address, nil
 }
 
 // addressForKey encodes a public key as an address of the script type.
