@@ -1,0 +1,234 @@
+package bitcoin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/btcsuite/btcd/btcutil"
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+	"github.com/btcsuite/btcd/wire"
+)
+
+// TrackerConfig configures a Tracker.
+type TrackerConfig struct {
+	// Source is the node the tracker reads. Required.
+	Source ChainSource
+	// Cursors keeps the last processed block across restarts. Required; use a
+	// MemoryCursorStore to rescan from the tip at every start.
+	Cursors CursorStore
+	// Handler receives the payment events. Required.
+	Handler EventHandler
+	// Depth is the confirmation count at which a payment is final: it is reported once
+	// with Final set and no longer followed. It is also how many blocks below the saved
+	// cursor the tracker rescans at start. Default 6.
+	Depth int32
+	// RetryInterval is the first wait after a failed read from the source; it doubles up
+	// to MaxRetryInterval. Default 1 s.
+	RetryInterval time.Duration
+	// MaxRetryInterval caps the wait between retries. Default 1 min.
+	MaxRetryInterval time.Duration
+	// Logger receives retries and reorganisations. Default slog.Default().
+	Logger *slog.Logger
+}
+
+func (c TrackerConfig) withDefaults() (TrackerConfig, error) {
+	switch {
+	case c.Source == nil:
+		return c, errors.New("bitcoin: tracker: Source is required")
+	case c.Cursors == nil:
+		return c, errors.New("bitcoin: tracker: Cursors is required")
+	case c.Handler == nil:
+		return c, errors.New("bitcoin: tracker: Handler is required")
+	case c.Depth < 0:
+		return c, fmt.Errorf("bitcoin: tracker: Depth %d is negative: expected 1 or more",
+			c.Depth)
+	}
+	if c.Depth == 0 {
+		c.Depth = 6
+	}
+	if c.RetryInterval <= 0 {
+		c.RetryInterval = time.Second
+	}
+	if c.MaxRetryInterval <= 0 {
+		c.MaxRetryInterval = time.Minute
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c, nil
+}
+
+// Tracker follows payments to watched output scripts: it reads each new block and mempool
+// transaction once from a ChainSource, looks each output up in the watch set, and reports
+// what happens to matching outputs as PaymentEvents until they reach the configured depth.
+//
+// The cost of a block is one set lookup per output and one per input, whatever the number
+// of watched scripts; the tracker makes no per-address calls to the node.
+//
+// # Restarts
+//
+// The tracker saves the last processed block through CursorStore after every block. Its
+// other state, the unconfirmed and shallow payments it follows, lives in memory only and is
+// rebuilt at start: Run walks back from the saved block to where it joins the node's best
+// chain (reporting EventReorged for payments in blocks that left it while the tracker was
+// down, which needs the node to still hold those blocks), then rescans the last Depth blocks
+// up to the tip, and the source replays the mempool. Events of the rescanned blocks are
+// therefore sent again; each carries the payment's full state, so handling one twice is
+// harmless.
+type Tracker struct {
+	cfg     TrackerConfig
+	watches *watchSet
+
+	// The fields below belong to the goroutine in Run.
+	position BlockID
+	txs      map[chainhash.Hash]*trackedTx
+	spenders map[wire.OutPoint]chainhash.Hash
+	// signalling holds unconfirmed transactions seen to signal RBF, so that a payment
+	// spending one of their outputs inherits the signal.
+	signalling map[chainhash.Hash]struct{}
+}
+
+// trackedTx is a transaction paying at least one watched script.
+type trackedTx struct {
+	txid     chainhash.Hash
+	inputs   []wire.OutPoint
+	payments []*trackedPayment
+	rbf      bool
+	// block is the block holding the transaction; the zero BlockID while unconfirmed.
+	block BlockID
+}
+
+func (t *trackedTx) confirmed() bool { return t.block.Hash != chainhash.Hash{} }
+
+// trackedPayment is one output of a trackedTx that pays a watched script.
+type trackedPayment struct {
+	outpoint wire.OutPoint
+	watchID  string
+	script   []byte
+	value    btcutil.Amount
+	// reported is the confirmation count last sent, -1 before the first event.
+	reported int32
+}
+
+// NewTracker returns a tracker for the configuration. Call Watch for the scripts to follow,
+// then Run.
+func NewTracker(cfg TrackerConfig) (*Tracker, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return &Tracker{cfg: cfg, watches: newWatchSet()}, nil
+}
+
+// Watch adds an output script to follow, reported under id. Watching a script again
+// replaces its id. Payments already confirmed when Watch is called are found only if their
+// block is among those the tracker still has to process. It is safe to call at any time.
+func (t *Tracker) Watch(script []byte, id string) error {
+	return t.watches.add(script, id)
+}
+
+// Unwatch stops following an output script. Payments to it already followed are still
+// reported until final.
+func (t *Tracker) Unwatch(script []byte) {
+	t.watches.remove(script)
+}
+
+// Watching returns the number of watched scripts.
+func (t *Tracker) Watching() int { return t.watches.len() }
+
+// handlerError marks an error returned by the EventHandler, which ends Run, apart from
+// errors of the source, which Run retries.
+type handlerError struct{ err error }
+
+func (e handlerError) Error() string { return "bitcoin: tracker: handle event: " + e.err.Error() }
+func (e handlerError) Unwrap() error { return e.err }
+
+func (t *Tracker) emit(ctx context.Context, event PaymentEvent) error {
+	if err := t.cfg.Handler.HandlePaymentEvent(ctx, event); err != nil {
+		return handlerError{err}
+	}
+	return nil
+}
+
+// Run follows the chain until ctx ends or the handler fails. It returns ctx.Err() on
+// cancellation and the handler's error, wrapped, otherwise; errors reading the source are
+// logged and retried with backoff. Run must not be called twice at once; a later call
+// starts again from the saved cursor.
+func (t *Tracker) Run(ctx context.Context) error {
+	t.txs = make(map[chainhash.Hash]*trackedTx)
+	t.spenders = make(map[wire.OutPoint]chainhash.Hash)
+	t.signalling = make(map[chainhash.Hash]struct{})
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// Subscribe before catching up, so that nothing announced meanwhile is lost.
+	updates := t.cfg.Source.Subscribe(ctx)
+
+	retry := t.cfg.RetryInterval
+	started := false
+	needSync := true
+	for {
+		if needSync {
+			err := t.syncOrStart(ctx, &started)
+			var handlerErr handlerError
+			switch {
+			case ctx.Err() != nil:
+				return ctx.Err()
+			case errors.As(err, &handlerErr):
+				return err
+			case err != nil:
+				t.cfg.Logger.Warn("bitcoin tracker: chain source failed; retrying",
+					"error", err, "retry_in", retry, "position", t.position.String())
+				if !sleepContext(ctx, retry) {
+					return ctx.Err()
+				}
+				retry = min(2*retry, t.cfg.MaxRetryInterval)
+				continue
+			}
+			needSync = false
+			retry = t.cfg.RetryInterval
+		}
+
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case update, ok := <-updates:
+			if !ok {
+				return ctx.Err()
+			}
+			switch update.Kind {
+			case UpdateBlock, UpdateReconnected:
+				needSync = true
+			case UpdateTransaction:
+				// Run reaches this select only once start has succeeded.
+				if err := t.handleMempoolTx(ctx, update.Tx); err != nil {
+					return err
+				}
+			}
+		}
+	}
+}
+
+func (t *Tracker) syncOrStart(ctx context.Context, started *bool) error {
+	if !*started {
+		if err := t.start(ctx); err != nil {
+			return err
+		}
+		*started = true
+	}
+	return t.sync(ctx)
+}
+
+func sleepContext(ctx context.Context, d time.Duration) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
+	}
+}

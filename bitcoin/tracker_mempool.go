@@ -1,0 +1,81 @@
+package bitcoin
+
+import (
+	"context"
+
+	"github.com/btcsuite/btcd/wire"
+)
+
+// maxSignalling bounds the set of unconfirmed RBF-signalling transactions kept for
+// inheritance. Entries leave the set when their transaction is confirmed; ones evicted from
+// the mempool are never seen leaving, so the set is cleared when it grows past the bound.
+const maxSignalling = 200_000
+
+// signalsRBF reports whether tx signals replaceability explicitly (BIP125): an input with a
+// sequence number below 0xfffffffe.
+func signalsRBF(tx *wire.MsgTx) bool {
+	for _, in := range tx.TxIn {
+		if in.Sequence < wire.MaxTxInSequenceNum-1 {
+			return true
+		}
+	}
+	return false
+}
+
+// handleMempoolTx processes a transaction that entered the mempool: it reports followed
+// payments it replaces and the outputs it pays to watched scripts.
+func (t *Tracker) handleMempoolTx(ctx context.Context, tx *wire.MsgTx) error {
+	txid := tx.TxHash()
+	if _, ok := t.txs[txid]; ok {
+		return nil
+	}
+
+	rbf := signalsRBF(tx)
+	var conflicts []conflict
+	for _, in := range tx.TxIn {
+		parent := in.PreviousOutPoint.Hash
+		if _, ok := t.signalling[parent]; ok {
+			rbf = true
+		}
+		spender, ok := t.spenders[in.PreviousOutPoint]
+		if ok && spender != txid && !t.txs[spender].confirmed() {
+			conflicts = append(conflicts, conflict{followed: spender, by: txid})
+		}
+	}
+	if rbf {
+		// NOTE: a signalling transaction evicted from the mempool stays in the set until
+		// it is cleared, which only makes a later spend of its outputs (impossible while
+		// it is gone) look inherited.
+		if len(t.signalling) >= maxSignalling {
+			clear(t.signalling)
+		}
+		t.signalling[txid] = struct{}{}
+	}
+
+	var matches []blockMatch
+	t.watches.mu.RLock()
+	for index, out := range tx.TxOut {
+		if id, ok := t.watches.lookupLocked(out.PkScript); ok {
+			matches = append(matches, blockMatch{
+				tx: tx, txid: txid, index: uint32(index), output: out, id: id,
+			})
+		}
+	}
+	t.watches.mu.RUnlock()
+
+	for _, c := range conflicts {
+		if err := t.reportConflict(ctx, c, EventReplaced); err != nil {
+			return err
+		}
+	}
+	for _, followed := range t.followMatches(matches) {
+		followed.rbf = rbf
+		for _, p := range followed.payments {
+			if err := t.emit(ctx, t.event(EventMempool, followed, p, 0)); err != nil {
+				return err
+			}
+			p.reported = 0
+		}
+	}
+	return nil
+}
