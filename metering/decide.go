@@ -1,8 +1,8 @@
 package metering
 
 import (
-	"fmt"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -39,33 +39,24 @@ type Decision struct {
 
 // Decide returns the state, the due reminders and the next change of the lease at now.
 func (l *Lease) Decide(now time.Time) Decision {
-	next, _ := l.NextChange(now)
+	end, graceEnd := l.ends()
+	state := l.stateAt(now, end, graceEnd)
+	windows := l.unsentWindows(state, end)
+	next, _ := nextChange(state, now, end, graceEnd, windows)
 	return Decision{
 		At:         now,
-		State:      l.State(now),
-		End:        l.End(),
-		GraceEnd:   l.GraceEnd(),
-		Reminders:  l.DueReminders(now),
+		State:      state,
+		End:        end,
+		GraceEnd:   graceEnd,
+		Reminders:  dueIn(windows, now),
 		NextChange: next,
 	}
 }
 
 // State returns the lease's state at now.
 func (l *Lease) State(now time.Time) State {
-	switch {
-	case l.Terminated():
-		return StateTerminated
-	case l.Started() && !now.Before(l.GraceEnd()):
-		return StateMustTerminate
-	case l.Suspended():
-		return StateSuspended
-	case !l.Started():
-		return StatePending
-	case now.Before(l.End()):
-		return StateActive
-	default:
-		return StateGrace
-	}
+	end, graceEnd := l.ends()
+	return l.stateAt(now, end, graceEnd)
 }
 
 // DueReminders returns the reminders due at now that are not recorded as sent, earliest
@@ -74,16 +65,9 @@ func (l *Lease) State(now time.Time) State {
 // sends only the most urgent notice. A reminder whose instant is at or before the start is
 // never due: the customer bought less time than its offset and knows when the lease ends.
 func (l *Lease) DueReminders(now time.Time) []Reminder {
-	if l.State(now) != StateActive {
-		return nil
-	}
-	var due []Reminder
-	for _, w := range l.reminderWindows() {
-		if !now.Before(w.from) && now.Before(w.until) && !l.ReminderSent(w.reminder.Key) {
-			due = append(due, w.reminder)
-		}
-	}
-	return due
+	end, graceEnd := l.ends()
+	state := l.stateAt(now, end, graceEnd)
+	return dueIn(l.unsentWindows(state, end), now)
 }
 
 // NextChange returns the next instant strictly after now at which State or DueReminders
@@ -91,24 +75,78 @@ func (l *Lease) DueReminders(now time.Time) []Reminder {
 // returns false when no passage of time changes the lease: it is pending, terminated or
 // must be terminated.
 func (l *Lease) NextChange(now time.Time) (time.Time, bool) {
-	switch l.State(now) {
-	case StateSuspended:
-		if l.Started() {
-			return l.GraceEnd(), true
+	end, graceEnd := l.ends()
+	state := l.stateAt(now, end, graceEnd)
+	return nextChange(state, now, end, graceEnd, l.unsentWindows(state, end))
+}
+
+// ends returns End and GraceEnd with one pass over the extensions.
+func (l *Lease) ends() (end, graceEnd time.Time) {
+	if !l.Started() {
+		return time.Time{}, time.Time{}
+	}
+	end = l.StartedAt.Add(time.Duration(l.PaidSeconds()) * time.Second)
+	return end, end.Add(time.Duration(l.GraceSeconds) * time.Second)
+}
+
+func (l *Lease) stateAt(now, end, graceEnd time.Time) State {
+	switch {
+	case l.Terminated():
+		return StateTerminated
+	case l.Started() && !now.Before(graceEnd):
+		return StateMustTerminate
+	case l.Suspended():
+		return StateSuspended
+	case !l.Started():
+		return StatePending
+	case now.Before(end):
+		return StateActive
+	default:
+		return StateGrace
+	}
+}
+
+// unsentWindows returns the windows of the reminders not yet sent, or none unless the lease
+// is active, since only an active lease has reminders due.
+func (l *Lease) unsentWindows(state State, end time.Time) []reminderWindow {
+	if state != StateActive {
+		return nil
+	}
+	return slices.DeleteFunc(l.reminderWindows(end), func(w reminderWindow) bool {
+		return l.ReminderSent(w.reminder.Key)
+	})
+}
+
+func dueIn(windows []reminderWindow, now time.Time) []Reminder {
+	var due []Reminder
+	for _, w := range windows {
+		if !now.Before(w.from) && now.Before(w.until) {
+			due = append(due, w.reminder)
 		}
-		return time.Time{}, false
+	}
+	return due
+}
+
+// nextChange returns the earliest instant after now at which the state or the set of due
+// reminders changes, given the windows of the unsent reminders.
+func nextChange(state State, now, end, graceEnd time.Time,
+	windows []reminderWindow) (time.Time, bool) {
+	switch state {
+	case StateSuspended:
+		if graceEnd.IsZero() {
+			return time.Time{}, false // not started, so its time does not run
+		}
+		return graceEnd, true
 	case StateGrace:
-		return l.GraceEnd(), true
+		return graceEnd, true
 	case StateActive:
-		next := l.End()
-		for _, w := range l.reminderWindows() {
-			if l.ReminderSent(w.reminder.Key) {
-				continue
+		next := end
+		for _, w := range windows {
+			if w.from.After(now) && w.from.Before(next) {
+				next = w.from
 			}
-			for _, edge := range []time.Time{w.from, w.until} {
-				if edge.After(now) && edge.Before(next) {
-					next = edge
-				}
+			if w.until.After(now) && w.until.Before(next) {
+				next = w.until
 			}
 		}
 		return next, true
@@ -124,9 +162,10 @@ type reminderWindow struct {
 	until    time.Time
 }
 
-// reminderWindows returns the non-empty due intervals of the lease's reminders, earliest
-// first. The windows do not overlap: each ends where the next, closer to the end, begins.
-func (l *Lease) reminderWindows() []reminderWindow {
+// reminderWindows returns the non-empty due intervals of the lease's reminders for a paid
+// time ending at end, earliest first. The windows do not overlap: each ends where the next,
+// closer to the end, begins.
+func (l *Lease) reminderWindows(end time.Time) []reminderWindow {
 	if !l.Started() || len(l.ReminderSeconds) == 0 {
 		return nil
 	}
@@ -138,7 +177,6 @@ func (l *Lease) reminderWindows() []reminderWindow {
 	})
 	slices.Reverse(offsets)
 
-	end := l.End()
 	paid := l.PaidSeconds()
 	windows := make([]reminderWindow, 0, len(offsets))
 	for i, offset := range offsets {
@@ -170,5 +208,11 @@ func (l *Lease) reminderWindows() []reminderWindow {
 // reminderKey names a reminder by the paid seconds rather than by the end instant, because
 // a store may round timestamps (PostgreSQL keeps microseconds) and the key must survive it.
 func reminderKey(leaseID string, paidSeconds, offsetSeconds int64) string {
-	return fmt.Sprintf("%s/paid-%d/before-%d", leaseID, paidSeconds, offsetSeconds)
+	key := make([]byte, 0, len(leaseID)+48)
+	key = append(key, leaseID...)
+	key = append(key, "/paid-"...)
+	key = strconv.AppendInt(key, paidSeconds, 10)
+	key = append(key, "/before-"...)
+	key = strconv.AppendInt(key, offsetSeconds, 10)
+	return string(key)
 }

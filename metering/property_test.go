@@ -54,7 +54,7 @@ func randomLease(t *testing.T, rng *rand.Rand) *Lease {
 			t.Fatal(err)
 		}
 	}
-	for _, w := range lease.reminderWindows() {
+	for _, w := range lease.reminderWindows(lease.End()) {
 		if rng.IntN(3) == 0 {
 			lease.MarkReminderSent(w.reminder.Key)
 		}
@@ -79,7 +79,7 @@ func randomLease(t *testing.T, rng *rand.Rand) *Lease {
 // anywhere else, since that is where the decisions change.
 func randomInstant(rng *rand.Rand, lease *Lease) time.Time {
 	edges := []time.Time{lease.StartedAt, lease.End(), lease.GraceEnd()}
-	for _, w := range lease.reminderWindows() {
+	for _, w := range lease.reminderWindows(lease.End()) {
 		edges = append(edges, w.from, w.until)
 	}
 	if rng.IntN(2) == 0 {
