@@ -1,0 +1,270 @@
+package pgp
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/instars/instars/internal/testenv"
+)
+
+// gnupg runs the gpg command line against a temporary home directory.
+type gnupg struct {
+	t    *testing.T
+	path string
+	home string
+}
+
+// newGnuPG returns a gpg with an empty home, whose agent is stopped when the test ends.
+func newGnuPG(t *testing.T) *gnupg {
+	t.Helper()
+	path := testenv.RequireCommand(t, "gpg", "install gnupg (apt-get install gnupg)")
+	// gpg-agent's socket lives in the home directory when /run/user is absent, and a socket path
+	// must stay under about 100 bytes, so the home is a short path rather than t.TempDir().
+	home, err := os.MkdirTemp("", "gpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &gnupg{t: t, path: path, home: home}
+	t.Cleanup(func() {
+		kill := exec.Command("gpgconf", "--kill", "gpg-agent")
+		kill.Env = append(os.Environ(), "GNUPGHOME="+home)
+		if out, err := kill.CombinedOutput(); err != nil {
+			t.Logf("stopping gpg-agent: %v: %s", err, out)
+		}
+		os.RemoveAll(home)
+	})
+	return g
+}
+
+// run runs gpg with stdin and returns its standard output and the status-fd lines.
+func (g *gnupg) run(stdin []byte, args ...string) (stdout []byte, status string, err error) {
+	g.t.Helper()
+	var statusBuffer bytes.Buffer
+	full := append([]string{"--batch", "--pinentry-mode", "loopback", "--passphrase", "",
+		"--no-tty", "--trust-model", "always", "--status-fd", "3"}, args...)
+	command := exec.Command(g.path, full...)
+	command.Env = append(os.Environ(), "GNUPGHOME="+g.home)
+	command.Stdin = bytes.NewReader(stdin)
+	var out, stderr bytes.Buffer
+	command.Stdout = &out
+	command.Stderr = &stderr
+	reader, writer, pipeErr := os.Pipe()
+	if pipeErr != nil {
+		g.t.Fatal(pipeErr)
+	}
+	command.ExtraFiles = []*os.File{writer}
+	done := make(chan struct{})
+	go func() {
+		statusBuffer.ReadFrom(reader)
+		close(done)
+	}()
+	err = command.Run()
+	writer.Close()
+	<-done
+	reader.Close()
+	if err != nil {
+		g.t.Logf("gpg %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return out.Bytes(), statusBuffer.String(), err
+}
+
+// mustRun runs gpg and fails the test when it fails.
+func (g *gnupg) mustRun(stdin []byte, args ...string) []byte {
+	g.t.Helper()
+	out, _, err := g.run(stdin, args...)
+	if err != nil {
+		g.t.Fatalf("gpg %s failed", strings.Join(args, " "))
+	}
+	return out
+}
+
+// generate makes a key with a primary key of primaryAlgo for signing and a subkey of
+// subkeyAlgo for encryption, and returns its fingerprint as gpg prints it.
+func (g *gnupg) generate(name, primaryAlgo, subkeyAlgo string) string {
+	g.t.Helper()
+	g.mustRun(nil, "--quick-gen-key", name, primaryAlgo, "sign", "never")
+	fingerprint := g.fingerprint(name)
+	g.mustRun(nil, "--quick-add-key", fingerprint, subkeyAlgo, "encr", "never")
+	return fingerprint
+}
+
+// fingerprint returns the primary key fingerprint of the key with the user ID.
+func (g *gnupg) fingerprint(name string) string {
+	g.t.Helper()
+	out := g.mustRun(nil, "--with-colons", "--list-keys", name)
+	for _, line := range strings.Split(string(out), "\n") {
+		if fields := strings.Split(line, ":"); fields[0] == "fpr" && len(fields) > 9 {
+			return fields[9]
+		}
+	}
+	g.t.Fatalf("no fingerprint for %q in %s", name, out)
+	return ""
+}
+
+func (g *gnupg) exportPublic(fingerprint string) []byte {
+	g.t.Helper()
+	return g.mustRun(nil, "--armor", "--export", fingerprint)
+}
+
+func (g *gnupg) importKey(armored []byte) {
+	g.t.Helper()
+	g.mustRun(armored, "--import")
+}
+
+func TestGnuPGOrderOpens(t *testing.T) {
+	t.Parallel()
+	server := newTestServer(t, ServerOptions{})
+	gpg := newGnuPG(t)
+	gpg.importKey(server.PublicKey().Armored())
+
+	for _, tc := range []struct{ primary, subkey string }{
+		{"ed25519", "cv25519"},
+		{"rsa3072", "rsa3072"},
+	} {
+		name := "instars customer " + tc.primary
+		fingerprint := gpg.generate(name, tc.primary, tc.subkey)
+		customer, err := ParsePublicKey(gpg.exportPublic(fingerprint), time.Now())
+		if err != nil {
+			t.Fatalf("%s: parsing gpg's public key: %v", tc.primary, err)
+		}
+		if customer.Fingerprint() != fingerprint {
+			t.Errorf("%s: fingerprint = %s, gpg says %s", tc.primary, customer.Fingerprint(), fingerprint)
+		}
+
+		envelope := gpg.mustRun([]byte(testOrder), "--armor", "--sign", "--encrypt",
+			"--local-user", fingerprint, "--recipient", server.Fingerprint())
+		message, err := server.Open(bytes.NewReader(envelope), customer)
+		if err != nil {
+			t.Fatalf("%s: Open: %v", tc.primary, err)
+		}
+		if string(message.Payload) != testOrder {
+			t.Errorf("%s: payload = %q, want %q", tc.primary, message.Payload, testOrder)
+		}
+		if message.SignerFingerprint != fingerprint {
+			t.Errorf("%s: signer = %s, want gpg's %s", tc.primary, message.SignerFingerprint, fingerprint)
+		}
+
+		credentials := []byte("ssh root@192.0.2.7, host key SHA256:test")
+		sealed, err := server.SealCredentials(credentials, customer)
+		if err != nil {
+			t.Fatalf("%s: SealCredentials: %v", tc.primary, err)
+		}
+		plaintext, status, err := gpg.run(sealed, "--decrypt")
+		if err != nil {
+			t.Fatalf("%s: gpg --decrypt failed", tc.primary)
+		}
+		if !bytes.Equal(plaintext, credentials) {
+			t.Errorf("%s: gpg decrypted %q, want %q", tc.primary, plaintext, credentials)
+		}
+		requireGoodSignature(t, status, server.Fingerprint())
+	}
+}
+
+// requireGoodSignature checks gpg's status lines for a good, valid signature whose primary key
+// fingerprint is want.
+func requireGoodSignature(t *testing.T, status, want string) {
+	t.Helper()
+	var good, valid bool
+	for _, line := range strings.Split(status, "\n") {
+		fields := strings.Fields(line)
+		if len(fields) < 3 || fields[0] != "[GNUPG:]" {
+			continue
+		}
+		switch fields[1] {
+		case "GOODSIG":
+			// GOODSIG carries the long key ID, the last 16 digits of a v4 fingerprint.
+			good = strings.HasSuffix(want, fields[2])
+		case "VALIDSIG":
+			// The last field of VALIDSIG is the primary key's fingerprint.
+			valid = fields[len(fields)-1] == want
+		case "BADSIG", "ERRSIG":
+			t.Errorf("gpg reports %s", line)
+		}
+	}
+	if !good {
+		t.Errorf("no GOODSIG for %s in gpg status:\n%s", want, status)
+	}
+	if !valid {
+		t.Errorf("no VALIDSIG for %s in gpg status:\n%s", want, status)
+	}
+}
+
+func TestGnuPGRejections(t *testing.T) {
+	t.Parallel()
+	server := newTestServer(t, ServerOptions{})
+	gpg := newGnuPG(t)
+	gpg.importKey(server.PublicKey().Armored())
+	fingerprint := gpg.generate("instars customer", "ed25519", "cv25519")
+	customer, err := ParsePublicKey(gpg.exportPublic(fingerprint), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherFingerprint := gpg.generate("another server", "ed25519", "cv25519")
+
+	unsigned := gpg.mustRun([]byte(testOrder), "--armor", "--encrypt",
+		"--recipient", server.Fingerprint())
+	_, err = server.Open(bytes.NewReader(unsigned), customer)
+	requireErrorIs(t, err, ErrNotSigned)
+
+	elsewhere := gpg.mustRun([]byte(testOrder), "--armor", "--sign", "--encrypt",
+		"--local-user", fingerprint, "--recipient", otherFingerprint)
+	_, err = server.Open(bytes.NewReader(elsewhere), customer)
+	requireErrorIs(t, err, ErrWrongRecipient)
+
+	signedOnly := gpg.mustRun([]byte(testOrder), "--armor", "--sign", "--local-user", fingerprint)
+	_, err = server.Open(bytes.NewReader(signedOnly), customer)
+	requireErrorIs(t, err, ErrNotEncrypted)
+
+	byOther := gpg.mustRun([]byte(testOrder), "--armor", "--sign", "--encrypt",
+		"--local-user", otherFingerprint, "--recipient", server.Fingerprint())
+	_, err = server.Open(bytes.NewReader(byOther), customer)
+	requireErrorIs(t, err, ErrWrongSigner)
+}
+
+func TestGnuPGWeakKeys(t *testing.T) {
+	t.Parallel()
+	gpg := newGnuPG(t)
+	cases := []struct {
+		name, primary, subkey, mention string
+	}{
+		{"dsa", "dsa2048", "elg2048", "DSA"},
+		{"rsa 1024", "rsa1024", "rsa1024", "1024 bits"},
+		{"elgamal subkey", "ed25519", "elg2048", "ElGamal"},
+	}
+	for _, tc := range cases {
+		fingerprint := gpg.generate("weak "+tc.name, tc.primary, tc.subkey)
+		_, err := ParsePublicKey(gpg.exportPublic(fingerprint), time.Now())
+		requireErrorIs(t, err, ErrWeakKey)
+		if !strings.Contains(err.Error(), tc.mention) {
+			t.Errorf("%s: error %q does not mention %q", tc.name, err, tc.mention)
+		}
+	}
+}
+
+func TestGnuPGServerKeyLoads(t *testing.T) {
+	t.Parallel()
+	// An operator may make the server key with gpg and protect it with a passphrase.
+	gpg := newGnuPG(t)
+	const passphrase = "operator secret"
+	gpg.mustRun(nil, "--passphrase", passphrase, "--quick-gen-key", "gpg server", "ed25519",
+		"sign", "never")
+	fingerprint := gpg.fingerprint("gpg server")
+	gpg.mustRun(nil, "--passphrase", passphrase, "--quick-add-key", fingerprint, "cv25519",
+		"encr", "never")
+	armored := gpg.mustRun(nil, "--passphrase", passphrase, "--armor",
+		"--export-secret-keys", fingerprint)
+
+	key, err := ParsePrivateKey(armored, []byte(passphrase), time.Now())
+	if err != nil {
+		t.Fatalf("ParsePrivateKey: %v", err)
+	}
+	if key.Fingerprint() != fingerprint {
+		t.Errorf("fingerprint = %s, gpg says %s", key.Fingerprint(), fingerprint)
+	}
+	_, err = ParsePrivateKey(armored, []byte("wrong"), time.Now())
+	requireErrorIs(t, err, ErrPassphrase)
+}
