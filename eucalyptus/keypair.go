@@ -1,0 +1,100 @@
+package eucalyptus
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"golang.org/x/crypto/ssh"
+)
+
+// KeyPairName returns the name of the EC2 key pair that holds a lease's SSH key.
+func KeyPairName(leaseID string) string { return "instars-" + leaseID }
+
+// importKeyPair imports key as the lease's key pair. A key pair of that name that already
+// holds the same key counts as success, which makes the call safe to repeat and to retry after
+// a lost answer; one that holds a different key is an ErrKeyPairConflict.
+func (d *Driver) importKeyPair(ctx context.Context, leaseID string, key ssh.PublicKey) error {
+	name := KeyPairName(leaseID)
+	_, err := d.client.ImportKeyPair(ctx, &ec2.ImportKeyPairInput{
+		KeyName:           aws.String(name),
+		PublicKeyMaterial: authorizedKeyLine(key),
+	})
+	if err == nil {
+		d.logger.InfoContext(ctx, "imported key pair", "key_name", name, "lease", leaseID,
+			"fingerprint", ssh.FingerprintSHA256(key))
+		return nil
+	}
+	if apiErrorCode(err) != "InvalidKeyPair.Duplicate" {
+		return d.classify("ImportKeyPair "+name, err)
+	}
+	same, err := d.keyPairHolds(ctx, name, key)
+	if err != nil {
+		return err
+	}
+	if !same {
+		return fmt.Errorf("%w: key pair %s already exists and does not hold the key %s; "+
+			"delete it or launch under another lease", ErrKeyPairConflict, name,
+			ssh.FingerprintSHA256(key))
+	}
+	return nil
+}
+
+// keyPairHolds reports whether the key pair name holds key, by its public key when the cloud
+// returns it and otherwise by its fingerprint.
+func (d *Driver) keyPairHolds(ctx context.Context, name string, key ssh.PublicKey) (bool, error) {
+	out, err := d.client.DescribeKeyPairs(ctx, &ec2.DescribeKeyPairsInput{
+		KeyNames:         []string{name},
+		IncludePublicKey: aws.Bool(true),
+	})
+	if err != nil {
+		return false, d.classify("DescribeKeyPairs "+name, err)
+	}
+	if len(out.KeyPairs) != 1 {
+		return false, fmt.Errorf("eucalyptus: DescribeKeyPairs %s returned %d key pairs after "+
+			"ImportKeyPair reported a duplicate; expected 1", name, len(out.KeyPairs))
+	}
+	pair := out.KeyPairs[0]
+	if stored := aws.ToString(pair.PublicKey); stored != "" {
+		storedKey, _, _, _, err := ssh.ParseAuthorizedKey([]byte(stored))
+		if err == nil {
+			return bytes.Equal(storedKey.Marshal(), key.Marshal()), nil
+		}
+	}
+	return fingerprintMatches(aws.ToString(pair.KeyFingerprint), key), nil
+}
+
+// fingerprintMatches compares an EC2 key pair fingerprint with key. For an imported key EC2
+// gives the MD5 fingerprint of RFC 4716 ("1f:51:ae:…") for RSA and the base64 SHA-256
+// fingerprint for ed25519, with or without the "SHA256:" prefix and the base64 padding.
+func fingerprintMatches(fingerprint string, key ssh.PublicKey) bool {
+	fingerprint = strings.TrimSpace(fingerprint)
+	if fingerprint == "" {
+		return false
+	}
+	if strings.EqualFold(fingerprint, ssh.FingerprintLegacyMD5(key)) {
+		return true
+	}
+	normalize := func(s string) string {
+		return strings.TrimRight(strings.TrimPrefix(s, "SHA256:"), "=")
+	}
+	return normalize(fingerprint) == normalize(ssh.FingerprintSHA256(key))
+}
+
+// DeleteKeyPair deletes the lease's key pair. A key pair that does not exist counts as
+// deleted, so the call can be repeated.
+func (d *Driver) DeleteKeyPair(ctx context.Context, leaseID string) error {
+	if err := validateLeaseID(leaseID); err != nil {
+		return err
+	}
+	name := KeyPairName(leaseID)
+	_, err := d.client.DeleteKeyPair(ctx, &ec2.DeleteKeyPairInput{KeyName: aws.String(name)})
+	if err != nil && apiErrorCode(err) != "InvalidKeyPair.NotFound" {
+		return d.classify("DeleteKeyPair "+name, err)
+	}
+	d.logger.InfoContext(ctx, "deleted key pair", "key_name", name, "lease", leaseID)
+	return nil
+}
