@@ -20,7 +20,7 @@ type Reminder struct {
 	End time.Time `json:"end"`
 }
 
-// Decision is what a caller acts on for one lease at one instant.
+// Decision is the outcome for one lease at one instant: the facts a caller acts on.
 type Decision struct {
 	// At is the instant decided for.
 	At time.Time `json:"at"`
@@ -63,7 +63,7 @@ func (l *Lease) State(now time.Time) State {
 // first. Reminders are due only while the lease is active. Each reminder stays due until
 // the next one, closer to the end, becomes due, so a caller that was down for a while
 // sends only the most urgent notice. A reminder whose instant is at or before the start is
-// never due: the customer bought less time than its offset and knows when the lease ends.
+// never due, because the customer bought less time than its offset and saw the end then.
 func (l *Lease) DueReminders(now time.Time) []Reminder {
 	end, graceEnd := l.ends()
 	state := l.stateAt(now, end, graceEnd)

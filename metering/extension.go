@@ -1,6 +1,7 @@
 package metering
 
 import (
+	"fmt"
 	"strings"
 	"time"
 )
@@ -24,19 +25,25 @@ type Extension struct {
 // ErrInvalidExtension, or nil when e can be applied.
 func (e Extension) Validate() error {
 	errs := &fieldErrors{object: "extension"}
+	e.validate(errs, "")
+	return errs.err()
+}
+
+// validate adds the problems of e to errs, with field names under prefix.
+func (e Extension) validate(errs *fieldErrors, prefix string) {
 	if strings.TrimSpace(e.ID) == "" {
-		errs.add("id", e.ID, "a non-empty payment id, such as the invoice id")
+		errs.add(prefix+"id", e.ID, "a non-empty payment id, such as the invoice id")
 	}
 	if e.Units <= 0 {
-		errs.add("units", e.Units, "a positive number of billing units")
+		errs.add(prefix+"units", e.Units, "a positive number of billing units")
 	}
 	if e.Seconds <= 0 || e.Seconds > MaxPaidSeconds {
-		errs.add("seconds", e.Seconds, "a positive number of seconds up to MaxPaidSeconds")
+		errs.add(prefix+"seconds", e.Seconds,
+			fmt.Sprintf("a positive number of seconds up to %d", MaxPaidSeconds))
 	}
 	if e.PaidAt.IsZero() {
-		errs.add("paid_at", e.PaidAt, "the instant the payment was made")
+		errs.add(prefix+"paid_at", e.PaidAt, "the instant the payment was made")
 	}
-	return errs.err()
 }
 
 // sameTerms reports whether e and other buy the same time, so that applying other after e

@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// Lease is the paid time of one instance. Its methods only compute; the caller persists the
-// lease after each change and before acting on it. Methods that change a lease report whether
-// they changed it, so a retried call is a no-op that says so.
+// Lease is the paid time of one instance. Its methods only compute, and the caller persists
+// the lease after each change and before acting on it. Methods that change a lease report
+// whether they changed it, so a retried call is a no-op that reports false.
 //
 // A lease is pending from its first payment until its instance runs, because the paid time
 // starts with the instance and not with the payment. Once started, the lease ends at
@@ -40,11 +40,11 @@ type Lease struct {
 	Extensions []Extension `json:"extensions"`
 	// SuspendedAt is when the lease was suspended; zero when it is not suspended.
 	SuspendedAt time.Time `json:"suspended_at,omitzero"`
-	// SuspendReason says why the lease is suspended, for the operator.
+	// SuspendReason is the reason for the suspension, shown to the operator.
 	SuspendReason string `json:"suspend_reason,omitempty"`
 	// TerminatedAt is when the lease was terminated; zero until then.
 	TerminatedAt time.Time `json:"terminated_at,omitzero"`
-	// TerminateReason says why the lease was terminated, for the operator.
+	// TerminateReason is the reason for the termination, shown to the operator.
 	TerminateReason string `json:"terminate_reason,omitempty"`
 	// RemindersSent lists the keys of the reminders already sent, in the order sent.
 	RemindersSent []string `json:"reminders_sent,omitempty"`
@@ -96,9 +96,7 @@ func (l *Lease) Validate() error {
 	}
 	total := max(l.GraceSeconds, 0)
 	for i, ext := range l.Extensions {
-		if err := ext.Validate(); err != nil {
-			errs.add(fmt.Sprintf("extensions[%d]", i), err.Error(), "a valid extension")
-		}
+		ext.validate(errs, fmt.Sprintf("extensions[%d].", i))
 		if slices.ContainsFunc(l.Extensions[:i], func(e Extension) bool { return e.ID == ext.ID }) {
 			errs.add(fmt.Sprintf("extensions[%d].id", i), ext.ID, "each extension id once")
 		}

@@ -308,6 +308,7 @@ func TestLeaseJSONRoundTrip(t *testing.T) {
 	if err := back.Validate(); err != nil {
 		t.Errorf("Validate() after round trip = %v", err)
 	}
+
 	pending, err := json.Marshal(newDailyLease(t, 1))
 	if err != nil {
 		t.Fatal(err)
@@ -333,7 +334,8 @@ func TestLeaseValidateRejects(t *testing.T) {
 		{"duplicate extension", func(l *Lease) {
 			l.Extensions = append(l.Extensions, l.Extensions[0])
 		}, "extensions[1].id"},
-		{"bad extension", func(l *Lease) { l.Extensions[0].Seconds = 0 }, "extensions[0]"},
+		{"bad extension", func(l *Lease) { l.Extensions[0].Seconds = 0 },
+			"extensions[0].seconds"},
 		{"overflowing total", func(l *Lease) {
 			l.Extensions = append(l.Extensions, Extension{ID: "x", Units: 1,
 				Seconds: MaxPaidSeconds - 10, PaidAt: paidAt})

@@ -246,8 +246,9 @@ func TestPlanJSONRoundTrip(t *testing.T) {
 	}
 }
 
-// FuzzPlanValidate checks that a plan that validates can be priced and timed at every unit
-// count it allows, without overflow, and survives a JSON round trip.
+// FuzzPlanValidate checks that a plan that validates can be priced and timed at its minimum
+// and maximum unit counts without overflow, and so at every count between, since both grow
+// with the count. It also checks that the plan stays valid through a JSON round trip.
 func FuzzPlanValidate(f *testing.F) {
 	f.Add("p", "n", "t", "emi-1", "day", int64(250), "EUR", int64(0), int64(1), int64(90),
 		int64(3600), int64(86400))

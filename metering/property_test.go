@@ -41,6 +41,7 @@ func randomLease(t *testing.T, rng *rand.Rand) *Lease {
 	if err != nil {
 		t.Fatal(err)
 	}
+
 	start := started.Add(time.Duration(rng.Int64N(int64(time.Hour))))
 	if _, err := lease.Start(start); err != nil {
 		t.Fatal(err)
@@ -54,11 +55,13 @@ func randomLease(t *testing.T, rng *rand.Rand) *Lease {
 			t.Fatal(err)
 		}
 	}
+
 	for _, w := range lease.reminderWindows(lease.End()) {
 		if rng.IntN(3) == 0 {
 			lease.MarkReminderSent(w.reminder.Key)
 		}
 	}
+
 	span := lease.GraceEnd().Sub(start)
 	switch rng.IntN(6) {
 	case 0:
@@ -107,13 +110,13 @@ func TestPropertyNextChange(t *testing.T) {
 		lease := randomLease(t, rng)
 		now := randomInstant(rng, lease)
 		next, ok := lease.NextChange(now)
-		here := decisionSignature(lease, now)
+		current := decisionSignature(lease, now)
 		if !ok {
 			// Nothing changes by time alone: check a few later instants.
 			for _, later := range []time.Duration{1, time.Hour, 1000 * time.Hour} {
-				if got := decisionSignature(lease, now.Add(later)); got != here {
+				if got := decisionSignature(lease, now.Add(later)); got != current {
 					t.Fatalf("run %d at %v: no next change, but at +%v %q became %q",
-						run, now, later, here, got)
+						run, now, later, current, got)
 				}
 			}
 			continue
@@ -126,13 +129,13 @@ func TestPropertyNextChange(t *testing.T) {
 			probes = append(probes, now.Add(time.Duration(rng.Int64N(int64(next.Sub(now))))))
 		}
 		for _, probe := range probes {
-			if got := decisionSignature(lease, probe); got != here {
+			if got := decisionSignature(lease, probe); got != current {
 				t.Fatalf("run %d: decision changed at %v, before NextChange %v: %q became %q",
-					run, probe, next, here, got)
+					run, probe, next, current, got)
 			}
 		}
-		if got := decisionSignature(lease, next); got == here {
-			t.Fatalf("run %d: nothing changed at NextChange %v (%q)", run, next, here)
+		if got := decisionSignature(lease, next); got == current {
+			t.Fatalf("run %d: nothing changed at NextChange %v (%q)", run, next, current)
 		}
 	}
 }

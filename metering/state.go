@@ -1,6 +1,6 @@
 package metering
 
-// State is where a lease stands at a given instant. Its JSON form is its name.
+// State is the phase of a lease at a given instant. Its JSON form is its name.
 type State string
 
 // The lease states, as Lease.State computes them. Precedence, highest first: terminated,

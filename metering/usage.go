@@ -18,11 +18,12 @@ type UsageRecord struct {
 
 // Usage returns the paid instance time of the lease inside [from, to). Only time between
 // the start and the earlier of the end and the termination counts, so usage is never
-// negative and never exceeds PaidSeconds; grace time is not paid and does not count.
-// Suspension does not stop the count, since the lease's time keeps running. Seconds are
-// counted on the lease's own timeline in whole seconds from its start, so the usage of
-// adjacent intervals adds up exactly to the usage of their union. For usage so far, pass
-// the current time as to. It returns an error when to is before from.
+// negative and never exceeds PaidSeconds. Grace time is not paid and does not count.
+// Suspension does not stop the count, because the lease's time keeps running.
+//
+// Seconds are counted in whole seconds from the lease's start, so the usage of adjacent
+// intervals adds up exactly to the usage of their union. For usage so far, pass the current
+// time as to. Usage returns an error when to is before from.
 func (l *Lease) Usage(from, to time.Time) (UsageRecord, error) {
 	if to.Before(from) {
 		return UsageRecord{}, fmt.Errorf("metering: usage of lease %q: interval ends at %s "+
