@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/chaincfg"
@@ -87,6 +88,9 @@ func ParseOrderPayload(data []byte, opts OrderParseOptions) (OrderPayload, error
 	if len(data) > MaxOrderPayloadSize {
 		return p, fmt.Errorf("%w: payload is %d bytes, expected at most %d",
 			ErrInvalidOrder, len(data), MaxOrderPayloadSize)
+	}
+	if !utf8.Valid(data) {
+		return p, fmt.Errorf("%w: payload is not valid UTF-8", ErrInvalidOrder)
 	}
 	if err := checkObjectKeys(data); err != nil {
 		return p, fmt.Errorf("%w: %w", ErrInvalidOrder, err)
