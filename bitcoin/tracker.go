@@ -84,6 +84,8 @@ type Tracker struct {
 
 	// The fields below belong to the goroutine in Run.
 	position BlockID
+	// saved is the position last saved through Cursors.
+	saved BlockID
 	txs      map[chainhash.Hash]*trackedTx
 	spenders map[wire.OutPoint]chainhash.Hash
 	// signalling holds unconfirmed transactions seen to signal RBF, so that a payment
@@ -158,6 +160,7 @@ func (t *Tracker) emit(ctx context.Context, event PaymentEvent) error {
 // logged and retried with backoff. Run must not be called twice at once; a later call
 // starts again from the saved cursor.
 func (t *Tracker) Run(ctx context.Context) error {
+	t.saved = BlockID{}
 	t.txs = make(map[chainhash.Hash]*trackedTx)
 	t.spenders = make(map[wire.OutPoint]chainhash.Hash)
 	t.signalling = make(map[chainhash.Hash]struct{})

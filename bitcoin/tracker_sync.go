@@ -92,7 +92,23 @@ func (t *Tracker) sync(ctx context.Context) error {
 			return err
 		}
 	}
+	// Saved here too for a position no block was connected to reach, such as the start.
+	if err := t.saveCursor(ctx); err != nil {
+		return err
+	}
 	return t.checkMempool(ctx)
+}
+
+// saveCursor saves the position unless it is already saved.
+func (t *Tracker) saveCursor(ctx context.Context) error {
+	if t.saved == t.position {
+		return nil
+	}
+	if err := t.cfg.Cursors.SaveCursor(ctx, t.position); err != nil {
+		return handlerError{fmt.Errorf("save cursor %s: %w", t.position, err)}
+	}
+	t.saved = t.position
+	return nil
 }
 
 // connectNext processes the best chain's block after the position if it builds on it, and
@@ -187,10 +203,7 @@ func (t *Tracker) connectBlock(ctx context.Context, block *wire.MsgBlock, id Blo
 	if err := t.reportConfirmations(ctx); err != nil {
 		return err
 	}
-	if err := t.cfg.Cursors.SaveCursor(ctx, id); err != nil {
-		return handlerError{fmt.Errorf("save cursor %s: %w", id, err)}
-	}
-	return nil
+	return t.saveCursor(ctx)
 }
 
 // followMatches starts following the transactions of matches, unconfirmed, and returns them.
@@ -341,10 +354,7 @@ func (t *Tracker) disconnectPosition(ctx context.Context) error {
 		}
 	}
 	t.position = BlockID{Hash: parent, Height: stale.Height - 1}
-	if err := t.cfg.Cursors.SaveCursor(ctx, t.position); err != nil {
-		return handlerError{fmt.Errorf("save cursor %s: %w", t.position, err)}
-	}
-	return nil
+	return t.saveCursor(ctx)
 }
 
 // checkMempool reports unconfirmed payments whose transaction is no longer in the node's
