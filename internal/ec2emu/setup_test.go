@@ -107,3 +107,7 @@ func ctx(t *testing.T) context.Context {
 	t.Helper()
 	return t.Context()
 }
+
+func newClientCredentials() aws.CredentialsProvider {
+	return credentials.NewStaticCredentialsProvider(testAccessKey, testSecretKey, "")
+}
