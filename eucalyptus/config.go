@@ -2,6 +2,7 @@ package eucalyptus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -151,12 +152,12 @@ func (c Config) withDefaults() (Config, error) {
 // validateEndpoint checks that endpoint is an absolute http or https URL with a host.
 func validateEndpoint(endpoint string) error {
 	u, err := url.Parse(endpoint)
-	if err != nil {
-		return fmt.Errorf("%w: endpoint %q is not a URL: %w", ErrInvalidRequest, endpoint, err)
+	if err == nil && (u.Scheme != "http" && u.Scheme != "https" || u.Host == "") {
+		err = errors.New("no http or https scheme or no host")
 	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if err != nil {
 		return fmt.Errorf("%w: endpoint %q is not an http or https URL with a host, such as "+
-			"https://ec2.example.com:8773/services/compute", ErrInvalidRequest, endpoint)
+			"https://ec2.example.com:8773/services/compute: %w", ErrInvalidRequest, endpoint, err)
 	}
 	return nil
 }
