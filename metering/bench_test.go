@@ -33,7 +33,7 @@ func benchLease(b *testing.B, extensions int) *Lease {
 			b.Fatal(err)
 		}
 	}
-	for _, w := range lease.reminderWindows(lease.End())[:2] {
+	for _, w := range lease.reminderWindows(lease.PaidSeconds(), lease.End())[:2] {
 		lease.MarkReminderSent(w.reminder.Key)
 	}
 	return lease

@@ -39,9 +39,9 @@ type Decision struct {
 
 // Decide returns the state, the due reminders and the next change of the lease at now.
 func (l *Lease) Decide(now time.Time) Decision {
-	end, graceEnd := l.ends()
-	state := l.stateAt(now, end, graceEnd)
-	windows := l.unsentWindows(state, end)
+	paid, end, graceEnd := l.ends()
+	state := l.stateAt(now, paid, end, graceEnd)
+	windows := l.unsentWindows(state, paid, end)
 	next, _ := nextChange(state, now, end, graceEnd, windows)
 	return Decision{
 		At:         now,
@@ -55,8 +55,8 @@ func (l *Lease) Decide(now time.Time) Decision {
 
 // State returns the lease's state at now.
 func (l *Lease) State(now time.Time) State {
-	end, graceEnd := l.ends()
-	return l.stateAt(now, end, graceEnd)
+	paid, end, graceEnd := l.ends()
+	return l.stateAt(now, paid, end, graceEnd)
 }
 
 // DueReminders returns the reminders due at now that are not recorded as sent, earliest
@@ -65,9 +65,9 @@ func (l *Lease) State(now time.Time) State {
 // sends only the most urgent notice. A reminder whose instant is at or before the start is
 // never due, because the customer bought less time than its offset and saw the end then.
 func (l *Lease) DueReminders(now time.Time) []Reminder {
-	end, graceEnd := l.ends()
-	state := l.stateAt(now, end, graceEnd)
-	return dueIn(l.unsentWindows(state, end), now)
+	paid, end, graceEnd := l.ends()
+	state := l.stateAt(now, paid, end, graceEnd)
+	return dueIn(l.unsentWindows(state, paid, end), now)
 }
 
 // NextChange returns the next instant strictly after now at which State or DueReminders
@@ -75,24 +75,27 @@ func (l *Lease) DueReminders(now time.Time) []Reminder {
 // returns false when no passage of time changes the lease: it is pending, terminated or
 // must be terminated.
 func (l *Lease) NextChange(now time.Time) (time.Time, bool) {
-	end, graceEnd := l.ends()
-	state := l.stateAt(now, end, graceEnd)
-	return nextChange(state, now, end, graceEnd, l.unsentWindows(state, end))
+	paid, end, graceEnd := l.ends()
+	state := l.stateAt(now, paid, end, graceEnd)
+	return nextChange(state, now, end, graceEnd, l.unsentWindows(state, paid, end))
 }
 
-// ends returns End and GraceEnd with one pass over the extensions.
-func (l *Lease) ends() (end, graceEnd time.Time) {
+// ends returns PaidSeconds, End and GraceEnd with one pass over the extensions.
+func (l *Lease) ends() (paid int64, end, graceEnd time.Time) {
+	paid = l.PaidSeconds()
 	if !l.Started() {
-		return time.Time{}, time.Time{}
+		return paid, time.Time{}, time.Time{}
 	}
-	end = l.StartedAt.Add(time.Duration(l.PaidSeconds()) * time.Second)
-	return end, end.Add(time.Duration(l.GraceSeconds) * time.Second)
+	end = l.StartedAt.Add(time.Duration(paid) * time.Second)
+	return paid, end, end.Add(time.Duration(l.GraceSeconds) * time.Second)
 }
 
-func (l *Lease) stateAt(now, end, graceEnd time.Time) State {
+func (l *Lease) stateAt(now time.Time, paid int64, end, graceEnd time.Time) State {
 	switch {
 	case l.Terminated():
 		return StateTerminated
+	case paid == 0:
+		return StateMustTerminate // every payment was revoked
 	case l.Started() && !now.Before(graceEnd):
 		return StateMustTerminate
 	case l.Suspended():
@@ -108,11 +111,11 @@ func (l *Lease) stateAt(now, end, graceEnd time.Time) State {
 
 // unsentWindows returns the windows of the reminders not yet sent, or none unless the lease
 // is active, since only an active lease has reminders due.
-func (l *Lease) unsentWindows(state State, end time.Time) []reminderWindow {
+func (l *Lease) unsentWindows(state State, paid int64, end time.Time) []reminderWindow {
 	if state != StateActive {
 		return nil
 	}
-	return slices.DeleteFunc(l.reminderWindows(end), func(w reminderWindow) bool {
+	return slices.DeleteFunc(l.reminderWindows(paid, end), func(w reminderWindow) bool {
 		return l.ReminderSent(w.reminder.Key)
 	})
 }
@@ -162,10 +165,10 @@ type reminderWindow struct {
 	until    time.Time
 }
 
-// reminderWindows returns the non-empty due intervals of the lease's reminders for a paid
-// time ending at end, earliest first. The windows do not overlap: each ends where the next,
+// reminderWindows returns the non-empty due intervals of the lease's reminders for paid
+// seconds of paid time ending at end, earliest first. The windows do not overlap: each ends where the next,
 // closer to the end, begins.
-func (l *Lease) reminderWindows(end time.Time) []reminderWindow {
+func (l *Lease) reminderWindows(paid int64, end time.Time) []reminderWindow {
 	if !l.Started() || len(l.ReminderSeconds) == 0 {
 		return nil
 	}
@@ -177,7 +180,6 @@ func (l *Lease) reminderWindows(end time.Time) []reminderWindow {
 	})
 	slices.Reverse(offsets)
 
-	paid := l.PaidSeconds()
 	windows := make([]reminderWindow, 0, len(offsets))
 	for i, offset := range offsets {
 		from := end.Add(-time.Duration(offset) * time.Second)

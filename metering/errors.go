@@ -25,6 +25,10 @@ var (
 	// again with different units or seconds. The same id with the same terms is a no-op.
 	ErrExtensionConflict = errors.New("metering: extension id already applied with other terms")
 
+	// ErrExtensionNotFound is returned when an extension id to revoke was never applied to
+	// the lease.
+	ErrExtensionNotFound = errors.New("metering: extension not found in lease")
+
 	// ErrOverflow is returned when a price or a paid time does not fit in an int64 or in a
 	// time.Duration.
 	ErrOverflow = errors.New("metering: arithmetic overflow")

@@ -19,6 +19,16 @@ type Extension struct {
 	// PaidAt is the instant the payment counts as made. It decides whether an extension
 	// continues a lease in its grace period or comes too late and needs a new lease.
 	PaidAt time.Time `json:"paid_at"`
+	// RevokedAt is when the payment was found lost for good, zero while it counts. A
+	// revoked extension adds no paid time, and its id stays used.
+	RevokedAt time.Time `json:"revoked_at,omitzero"`
+	// RevokeReason is the reason for the revocation, shown to the operator.
+	RevokeReason string `json:"revoke_reason,omitempty"`
+}
+
+// Revoked reports whether the extension was revoked and so adds no paid time.
+func (e Extension) Revoked() bool {
+	return !e.RevokedAt.IsZero()
 }
 
 // Validate returns the problems of e joined with errors.Join, each a *FieldError matching
@@ -26,6 +36,18 @@ type Extension struct {
 func (e Extension) Validate() error {
 	errs := &fieldErrors{object: "extension"}
 	e.validate(errs, "")
+	return errs.err()
+}
+
+// validateNew is Validate for an extension about to be applied, which cannot be revoked
+// yet.
+func (e Extension) validateNew() error {
+	errs := &fieldErrors{object: "extension"}
+	e.validate(errs, "")
+	if e.Revoked() {
+		errs.add("revoked_at", e.RevokedAt.Format(time.RFC3339),
+			"the zero time: apply the extension, then revoke it with Lease.Revoke")
+	}
 	return errs.err()
 }
 
@@ -43,6 +65,9 @@ func (e Extension) validate(errs *fieldErrors, prefix string) {
 	}
 	if e.PaidAt.IsZero() {
 		errs.add(prefix+"paid_at", e.PaidAt, "the instant the payment was made")
+	}
+	if e.Revoked() && strings.TrimSpace(e.RevokeReason) == "" {
+		errs.add(prefix+"revoke_reason", e.RevokeReason, "a reason while revoked_at is set")
 	}
 }
 

@@ -22,7 +22,8 @@ import (
 // running while the lease is suspended, because the instance keeps running and the operator
 // does not owe time for a payment it may never receive. Resuming restores the active or grace
 // state the lease would be in at that instant, and a lease still suspended at the end of its
-// grace period must be terminated like any other.
+// grace period must be terminated like any other. A payment found lost for good is revoked
+// with Revoke, which takes its paid time back.
 type Lease struct {
 	// ID identifies the lease and prefixes its reminder keys.
 	ID string `json:"id"`
@@ -62,7 +63,7 @@ func NewLease(id string, plan Plan, first Extension) (*Lease, error) {
 	if err := errs.err(); err != nil {
 		return nil, err
 	}
-	if err := first.Validate(); err != nil {
+	if err := first.validateNew(); err != nil {
 		return nil, err
 	}
 	lease := &Lease{
@@ -100,7 +101,9 @@ func (l *Lease) Validate() error {
 		if slices.ContainsFunc(l.Extensions[:i], func(e Extension) bool { return e.ID == ext.ID }) {
 			errs.add(fmt.Sprintf("extensions[%d].id", i), ext.ID, "each extension id once")
 		}
-		total += max(ext.Seconds, 0)
+		if !ext.Revoked() {
+			total += max(ext.Seconds, 0)
+		}
 		if total < 0 || total > MaxPaidSeconds {
 			errs.add(fmt.Sprintf("extensions[%d].seconds", i), ext.Seconds,
 				fmt.Sprintf("paid and grace seconds that add up to at most %d", MaxPaidSeconds))
@@ -116,11 +119,14 @@ func (l *Lease) Validate() error {
 	return errs.err()
 }
 
-// PaidSeconds returns the paid time of the lease: the sum of the seconds of its extensions.
+// PaidSeconds returns the paid time of the lease: the sum of the seconds of its extensions
+// that are not revoked.
 func (l *Lease) PaidSeconds() int64 {
 	var total int64
 	for _, ext := range l.Extensions {
-		total += ext.Seconds
+		if !ext.Revoked() {
+			total += ext.Seconds
+		}
 	}
 	return total
 }
@@ -185,7 +191,7 @@ func (l *Lease) Start(at time.Time) (bool, error) {
 // made at or after the end of the grace period, or to a terminated lease, returns
 // ErrLeaseEnded: it pays for a new lease instead. On any error the lease is unchanged.
 func (l *Lease) Extend(ext Extension) (bool, error) {
-	if err := ext.Validate(); err != nil {
+	if err := ext.validateNew(); err != nil {
 		return false, err
 	}
 	for _, applied := range l.Extensions {

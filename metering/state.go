@@ -14,8 +14,9 @@ const (
 	// StateGrace is a lease past its end but inside its grace period: the instance still
 	// runs, and an extension paid now continues the lease without a gap.
 	StateGrace State = "grace"
-	// StateMustTerminate is a lease whose grace period has ended but which is not yet
-	// recorded as terminated: the caller records Terminate and then terminates the instance.
+	// StateMustTerminate is a lease whose grace period has ended, or whose payments were all
+	// revoked, but which is not yet recorded as terminated. The caller records Terminate
+	// and then terminates the instance.
 	StateMustTerminate State = "must_terminate"
 	// StateTerminated is a lease recorded as terminated. Nothing changes it any more.
 	StateTerminated State = "terminated"
