@@ -166,8 +166,8 @@ type reminderWindow struct {
 }
 
 // reminderWindows returns the non-empty due intervals of the lease's reminders for paid
-// seconds of paid time ending at end, earliest first. The windows do not overlap: each ends where the next,
-// closer to the end, begins.
+// seconds of paid time ending at end, earliest first. The windows do not overlap: each ends
+// where the next, closer to the end, begins.
 func (l *Lease) reminderWindows(paid int64, end time.Time) []reminderWindow {
 	if !l.Started() || len(l.ReminderSeconds) == 0 {
 		return nil

@@ -51,9 +51,11 @@ type Lease struct {
 	RemindersSent []string `json:"reminders_sent,omitempty"`
 }
 
-// NewLease returns a pending lease under plan, paid by first. It returns the plan's
-// validation errors, first's validation errors, or an error matching ErrInvalidLease when
-// id is empty or contains spaces or control characters.
+// NewLease returns a pending lease under plan, paid by first, which usually comes from
+// plan.NewExtension. The lease copies the plan's grace period and reminders. NewLease
+// returns the plan's validation errors, first's validation errors, an error matching
+// ErrInvalidLease when id is empty or contains spaces or control characters, or ErrOverflow
+// when the paid and grace seconds add up to more than MaxPaidSeconds.
 func NewLease(id string, plan Plan, first Extension) (*Lease, error) {
 	if err := plan.Validate(); err != nil {
 		return nil, err
@@ -66,19 +68,18 @@ func NewLease(id string, plan Plan, first Extension) (*Lease, error) {
 	if err := first.validateNew(); err != nil {
 		return nil, err
 	}
-	lease := &Lease{
+	// Both terms are at most MaxPaidSeconds once validated, so the sum fits in an int64.
+	if first.Seconds+plan.GraceSeconds > MaxPaidSeconds {
+		return nil, fmt.Errorf("metering: lease %q: %d paid and %d grace seconds: %w",
+			id, first.Seconds, plan.GraceSeconds, ErrOverflow)
+	}
+	return &Lease{
 		ID:              id,
 		PlanID:          plan.ID,
 		GraceSeconds:    plan.GraceSeconds,
 		ReminderSeconds: slices.Clone(plan.ReminderSeconds),
 		Extensions:      []Extension{first},
-	}
-	if _, ok := add(first.Seconds, plan.GraceSeconds); !ok ||
-		first.Seconds+plan.GraceSeconds > MaxPaidSeconds {
-		return nil, fmt.Errorf("metering: lease %q: %d paid and %d grace seconds: %w",
-			id, first.Seconds, plan.GraceSeconds, ErrOverflow)
-	}
-	return lease, nil
+	}, nil
 }
 
 // Validate checks a lease read back from a store: the fields that NewLease and the methods
