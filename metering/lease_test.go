@@ -54,9 +54,11 @@ func TestNewLeaseIsPending(t *testing.T) {
 	if got := lease.State(paidAt.Add(1000 * time.Hour)); got != StatePending {
 		t.Errorf("State() long after payment = %v, want pending", got)
 	}
-	if lease.GraceSeconds != 3600 || !reflect.DeepEqual(lease.ReminderSeconds, []int64{86400, 3600}) {
-		t.Errorf("lease terms %d, %v not copied from the plan", lease.GraceSeconds,
-			lease.ReminderSeconds)
+	if lease.GraceSeconds != 3600 {
+		t.Errorf("GraceSeconds = %d, want the plan's 3600", lease.GraceSeconds)
+	}
+	if want := []int64{86400, 3600}; !reflect.DeepEqual(lease.ReminderSeconds, want) {
+		t.Errorf("ReminderSeconds = %v, want the plan's %v", lease.ReminderSeconds, want)
 	}
 	if err := lease.Validate(); err != nil {
 		t.Errorf("Validate() = %v", err)
@@ -74,7 +76,8 @@ func TestNewLeaseRejects(t *testing.T) {
 	if _, err := NewLease("lease-1", bad, first); !errors.Is(err, ErrInvalidPlan) {
 		t.Errorf("invalid plan: error = %v, want ErrInvalidPlan", err)
 	}
-	if _, err := NewLease("lease-1", plan, Extension{ID: "x"}); !errors.Is(err, ErrInvalidExtension) {
+	_, err := NewLease("lease-1", plan, Extension{ID: "x"})
+	if !errors.Is(err, ErrInvalidExtension) {
 		t.Errorf("invalid extension: error = %v, want ErrInvalidExtension", err)
 	}
 	huge := extension("inv-1", 1, paidAt)
