@@ -25,15 +25,15 @@ func (c *storeClock) Now() time.Time { return c.now }
 func forEachStore(t *testing.T, test func(t *testing.T, store *SQLStore, clock *storeClock)) {
 	t.Run("sqlite", func(t *testing.T) {
 		clock := &storeClock{now: invoiceStart}
-		test(t, openTestSQLite(t, clock), clock)
+		test(t, openSQLiteStore(t, clock), clock)
 	})
 	t.Run("postgres", func(t *testing.T) {
 		clock := &storeClock{now: invoiceStart}
-		test(t, openTestPostgres(t, clock), clock)
+		test(t, openPostgresStore(t, clock), clock)
 	})
 }
 
-func openTestSQLite(t testing.TB, clock *storeClock) *SQLStore {
+func openSQLiteStore(t testing.TB, clock *storeClock) *SQLStore {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "billing.db")
 	store, err := OpenSQLite(context.Background(), path, &SQLStoreOptions{Now: clock.Now})
@@ -46,7 +46,7 @@ func openTestSQLite(t testing.TB, clock *storeClock) *SQLStore {
 
 // openTestPostgres opens a store in a new schema of the test database, dropped afterwards,
 // so that runs do not see each other's rows.
-func openTestPostgres(t testing.TB, clock *storeClock) *SQLStore {
+func openPostgresStore(t testing.TB, clock *storeClock) *SQLStore {
 	t.Helper()
 	ctx := context.Background()
 	dsn := testenv.PostgresDSN()
