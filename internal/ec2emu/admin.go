@@ -6,15 +6,8 @@ import (
 	"time"
 )
 
-// serveAdmin serves the emulator's control endpoints, which need no signature:
-//
-//	GET    /_emu/instances        the instances, as JSON
-//	GET    /_emu/calls            the call counters per action, as JSON
-//	DELETE /_emu/calls            reset the call counters
-//	GET    /_emu/faults           the faults not yet spent, as JSON
-//	POST   /_emu/faults           add a fault: a JSON Fault, latency in nanoseconds
-//	DELETE /_emu/faults           remove every fault
-//	POST   /_emu/advance?by=90s   move the emulator's time forward
+// serveAdmin serves the control endpoints listed in the package documentation. They need no
+// signature, so serve the emulator on the loopback interface only.
 func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	endpoint := r.URL.Path[len(adminPrefix):]
 	switch {

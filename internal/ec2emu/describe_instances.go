@@ -22,6 +22,7 @@ func (s *Server) describeInstances(p params, now time.Time) (any, *apiError) {
 			return nil, apiErr
 		}
 	}
+
 	var candidates []*Instance
 	if len(ids) > 0 {
 		found, apiErr := s.lookupInstances(ids, now)
@@ -36,12 +37,14 @@ func (s *Server) describeInstances(p params, now time.Time) (any, *apiError) {
 			}
 		}
 	}
+
 	var matched []*Instance
 	for _, inst := range candidates {
 		if s.matchInstance(inst, filters, now) {
 			matched = append(matched, inst)
 		}
 	}
+
 	page, next, apiErr := paginate(p, matched, len(ids) > 0)
 	if apiErr != nil {
 		return nil, apiErr
@@ -76,6 +79,7 @@ func paginate(p params, all []*Instance, byID bool) ([]*Instance, string, *apiEr
 		return nil, "", badRequest("InvalidParameterCombination",
 			"The parameter instancesSet cannot be used with the parameter maxResults")
 	}
+
 	size := maxPageSize
 	if raw != "" {
 		n, err := strconv.Atoi(raw)
@@ -85,6 +89,7 @@ func paginate(p params, all []*Instance, byID bool) ([]*Instance, string, *apiEr
 		}
 		size = n
 	}
+
 	offset := 0
 	if token != "" {
 		decoded, err := base64.RawURLEncoding.DecodeString(token)
@@ -94,6 +99,7 @@ func paginate(p params, all []*Instance, byID bool) ([]*Instance, string, *apiEr
 		}
 		offset = min(n, len(all))
 	}
+
 	end := min(offset+size, len(all))
 	next := ""
 	if end < len(all) {

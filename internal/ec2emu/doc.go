@@ -55,7 +55,15 @@
 //
 // [Server.InjectFault] makes chosen calls fail with InternalError, Unavailable or
 // RequestLimitExceeded, adds latency, or performs the action and then loses the response (a
-// 500 or a dropped connection), either for the next N calls or with a seeded probability. The
-// same is reachable over HTTP under /_emu/ (see [Server.ServeHTTP]) and from the command line
-// of cmd/ec2emu. [Server.Calls] counts the calls per action.
+// 500 or a dropped connection), either for the next N calls or with a seeded probability.
+// [Server.Calls] counts the calls per action. The command ec2emu takes faults as flags, and a
+// running server has unsigned control endpoints for tests in other processes:
+//
+//	GET    /_emu/instances        the instances, as JSON
+//	GET    /_emu/calls            the call counters per action, as JSON
+//	DELETE /_emu/calls            reset the call counters
+//	GET    /_emu/faults           the faults not yet spent, as JSON
+//	POST   /_emu/faults           add a fault: a JSON Fault, latency in nanoseconds
+//	DELETE /_emu/faults           remove every fault
+//	POST   /_emu/advance?by=90s   move the emulator's time forward
 package ec2emu

@@ -9,22 +9,22 @@ import (
 	"time"
 )
 
-// FaultKind is what an injected fault does to a call.
+// FaultKind is the effect an injected fault has on a call.
 type FaultKind string
 
-// The fault kinds. The first three fail the call before the action takes effect; the last two
+// The fault kinds. The error kinds fail the call before the action takes effect. The lost kinds
 // perform the action and then lose the response, as a timeout or a crash between the cloud's
 // commit and its reply does.
 const (
 	// FaultNone only adds the fault's Latency.
 	FaultNone FaultKind = "latency"
-	// FaultInternalError answers HTTP 500 InternalError.
+	// FaultInternalError returns HTTP 500 InternalError.
 	FaultInternalError FaultKind = "internal-error"
-	// FaultUnavailable answers HTTP 503 Unavailable.
+	// FaultUnavailable returns HTTP 503 Unavailable.
 	FaultUnavailable FaultKind = "unavailable"
-	// FaultThrottle answers HTTP 503 RequestLimitExceeded.
+	// FaultThrottle returns HTTP 503 RequestLimitExceeded.
 	FaultThrottle FaultKind = "throttle"
-	// FaultLostResponse performs the action and answers HTTP 500 InternalError.
+	// FaultLostResponse performs the action and returns HTTP 500 InternalError.
 	FaultLostResponse FaultKind = "lost-response"
 	// FaultDropConnection performs the action and closes the connection without answering.
 	FaultDropConnection FaultKind = "drop-connection"
@@ -57,7 +57,7 @@ type Fault struct {
 	// Action is the EC2 action the fault applies to, such as "RunInstances"; empty means
 	// every action.
 	Action string `json:"action,omitempty"`
-	// Kind is what happens to a matching call.
+	// Kind is the effect on a matching call.
 	Kind FaultKind `json:"kind"`
 	// Latency is added before a matching call is answered, whatever its Kind.
 	Latency time.Duration `json:"latency,omitempty"`

@@ -34,10 +34,12 @@ func (s *Server) runInstances(p params, now time.Time) (any, *apiError) {
 				now)}, nil
 		}
 	}
+
 	launch, apiErr := s.parseLaunch(p)
 	if apiErr != nil {
 		return nil, apiErr
 	}
+
 	active := 0
 	for _, inst := range s.st.Instances {
 		if state, _ := inst.stateAt(now, s.cfg.Timings); state != StateTerminated {
@@ -50,6 +52,7 @@ func (s *Server) runInstances(p params, now time.Time) (any, *apiError) {
 			"Your quota allows for %d more running instance(s). You requested at least %d.",
 			max(available, 0), launch.minCount)
 	}
+
 	count := min(launch.maxCount, available)
 	reservationID := "r-" + randomHex(s.idLength())
 	for i := range count {
@@ -76,6 +79,7 @@ func (s *Server) runInstances(p params, now time.Time) (any, *apiError) {
 		}
 		s.st.Instances = append(s.st.Instances, inst)
 	}
+
 	if token != "" {
 		s.st.ClientTokens[token] = clientTokenRecord{Request: request,
 			ReservationID: reservationID}
@@ -104,6 +108,7 @@ func (s *Server) parseLaunch(p params) (launchRequest, *apiError) {
 		return l, invalidParameter("MinCount %d is greater than MaxCount %d", l.minCount,
 			l.maxCount)
 	}
+
 	l.imageID = p.get("ImageId")
 	if l.imageID == "" {
 		return l, missingParameter("ImageId")
@@ -115,6 +120,7 @@ func (s *Server) parseLaunch(p params) (launchRequest, *apiError) {
 		return l, badRequest("InvalidAMIID.NotFound", "The image id '[%s]' does not exist",
 			l.imageID)
 	}
+
 	l.instanceType = p.get("InstanceType")
 	if l.instanceType == "" {
 		l.instanceType = "m1.small"
@@ -122,11 +128,13 @@ func (s *Server) parseLaunch(p params) (launchRequest, *apiError) {
 	if _, ok := s.instanceType(l.instanceType); !ok {
 		return l, invalidParameter("Invalid value '%s' for InstanceType.", l.instanceType)
 	}
+
 	l.keyName = p.get("KeyName")
 	if l.keyName != "" && s.keyPairByName(l.keyName) == nil {
 		return l, badRequest("InvalidKeyPair.NotFound", "The key pair '%s' does not exist",
 			l.keyName)
 	}
+
 	l.zone = p.get("Placement.AvailabilityZone")
 	if l.zone == "" {
 		l.zone = s.cfg.Zones[0]
@@ -134,10 +142,12 @@ func (s *Server) parseLaunch(p params) (launchRequest, *apiError) {
 	if !slices.Contains(s.cfg.Zones, l.zone) {
 		return l, invalidParameter("Invalid availability zone: [%s]", l.zone)
 	}
+
 	l.userData = p.get("UserData")
 	if _, err := base64.StdEncoding.DecodeString(l.userData); err != nil {
 		return l, invalidParameter("Invalid BASE64 encoding of user data.")
 	}
+
 	if l.tags, apiErr = p.tagSpecifications("instance"); apiErr != nil {
 		return l, apiErr
 	}
@@ -221,7 +231,7 @@ func (s *Server) freePublicIP(now time.Time) string {
 	return ""
 }
 
-// purgeExpired forgets instances that DescribeInstances no longer shows.
+// purgeExpired deletes the instances that DescribeInstances no longer shows.
 func (s *Server) purgeExpired(now time.Time) {
 	s.st.Instances = slices.DeleteFunc(s.st.Instances, func(inst *Instance) bool {
 		_, visible := inst.stateAt(now, s.cfg.Timings)

@@ -27,6 +27,7 @@ func (s *Server) importKeyPair(p params, now time.Time) (any, *apiError) {
 		return nil, invalidParameter("Value for parameter KeyName is longer than %d characters",
 			maxKeyNameLength)
 	}
+
 	material := p.get("PublicKeyMaterial")
 	if material == "" {
 		return nil, missingParameter("PublicKeyMaterial")
@@ -35,6 +36,7 @@ func (s *Server) importKeyPair(p params, now time.Time) (any, *apiError) {
 	if apiErr != nil {
 		return nil, apiErr
 	}
+
 	tags, apiErr := p.tagSpecifications("key-pair")
 	if apiErr != nil {
 		return nil, apiErr
@@ -42,6 +44,7 @@ func (s *Server) importKeyPair(p params, now time.Time) (any, *apiError) {
 	if apiErr := validateTags(tags, nil); apiErr != nil {
 		return nil, apiErr
 	}
+
 	if s.keyPairByName(name) != nil {
 		return nil, badRequest("InvalidKeyPair.Duplicate", "The keypair '%s' already exists.",
 			name)
@@ -69,9 +72,9 @@ func (s *Server) importKeyPair(p params, now time.Time) (any, *apiError) {
 // keys, and the key line without its comment.
 //
 // EC2 fingerprints an imported RSA key with the colon-separated MD5 of the DER-encoded
-// SubjectPublicKeyInfo (what `openssl pkey -pubin -outform DER | openssl md5 -c` prints), and
-// an Ed25519 key with the base64 SHA-256 of the SSH wire encoding, as OpenSSH 6.8 and later
-// print it but with padding and without the "SHA256:" prefix.
+// SubjectPublicKeyInfo, which `openssl pkey -pubin -outform DER | openssl md5 -c` prints. It
+// fingerprints an Ed25519 key with the base64 SHA-256 of the SSH wire encoding, as OpenSSH 6.8
+// and later print it, but with padding and without the "SHA256:" prefix.
 func parseImportedKey(material string) (keyType, fingerprint, line string, apiErr *apiError) {
 	invalid := badRequest("InvalidKey.Format",
 		"Key is not in valid OpenSSH public key format")

@@ -17,19 +17,18 @@ import (
 	"time"
 )
 
-// apiVersion is the EC2 API version whose XML namespace responses use.
 const (
-	apiVersion = "2016-11-15"
-	xmlns      = "http://ec2.amazonaws.com/doc/2016-11-15/"
-	// maxBodyBytes bounds a request body; EC2 requests are small, and user data is at most
+	// xmlns is the XML namespace of EC2 API version 2016-11-15, the one current clients use.
+	xmlns = "http://ec2.amazonaws.com/doc/2016-11-15/"
+	// maxBodyBytes bounds a request body. EC2 requests are small, and user data is at most
 	// 16 KiB before base64.
 	maxBodyBytes = 1 << 20
 	// adminPrefix is the path under which the emulator's own control endpoints live.
 	adminPrefix = "/_emu/"
 )
 
-// Server is an EC2 emulator. It is an [http.Handler]; [Server.Start] also serves it on a
-// listener of its own. All methods are safe for concurrent use.
+// Server is an EC2 emulator and an [http.Handler]. [Server.Start] serves it on a listener of its
+// own. All methods are safe for concurrent use.
 type Server struct {
 	cfg Config
 
@@ -211,35 +210,48 @@ func (s *Server) ResetCalls() {
 	s.calls = map[string]int{}
 }
 
-// ServeHTTP serves EC2 Query requests at any path other than the control endpoints under
-// /_emu/ (see serveAdmin).
+// ServeHTTP serves EC2 Query requests at any path, except the control endpoints under /_emu/
+// that the package documentation lists.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, adminPrefix) {
 		s.serveAdmin(w, r)
 		return
 	}
 	requestID := newRequestID()
+	p, apiErr := s.authenticate(w, r)
+	if apiErr != nil {
+		s.cfg.Logger.Info("ec2 request rejected", "request_id", requestID,
+			"code", apiErr.Code, "message", apiErr.Message)
+		writeError(w, requestID, apiErr)
+		return
+	}
+	s.serveAction(w, r, requestID, p)
+}
+
+// authenticate reads the request's parameters and checks its signature.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (params, *apiError) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	if err != nil {
-		writeError(w, requestID, badRequest("InvalidRequest",
-			"The request body could not be read or is larger than %d bytes", maxBodyBytes))
-		return
+		return nil, badRequest("InvalidRequest",
+			"The request body could not be read or is larger than %d bytes", maxBodyBytes)
 	}
 	p, apiErr := requestParams(r, body)
 	if apiErr != nil {
-		writeError(w, requestID, apiErr)
-		return
+		return nil, apiErr
 	}
 	signed := signedRequest{
 		method: r.Method, path: r.URL.Path, query: r.URL.Query(),
 		header: r.Header, host: r.Host, body: body,
 	}
 	if _, apiErr := s.verifySignature(signed, time.Now()); apiErr != nil {
-		s.cfg.Logger.Info("ec2 request rejected", "code", apiErr.Code,
-			"message", apiErr.Message)
-		writeError(w, requestID, apiErr)
-		return
+		return nil, apiErr
 	}
+	return p, nil
+}
+
+// serveAction performs an authenticated request's action, with any fault that hits it.
+func (s *Server) serveAction(w http.ResponseWriter, r *http.Request, requestID string,
+	p params) {
 	action := p.get("Action")
 	s.cfg.Logger.Debug("ec2 request", "action", action, "request_id", requestID)
 	if action == "" {
@@ -252,6 +264,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"The action %s is not valid for this web service.", action))
 		return
 	}
+
 	fault := s.countAndPickFault(action)
 	if fault.Latency > 0 {
 		select {
@@ -265,6 +278,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, requestID, fault.Kind.apiError())
 		return
 	}
+
 	result, apiErr := s.perform(handler, p)
 	if apiErr != nil {
 		writeError(w, requestID, apiErr)
@@ -280,6 +294,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		dropConnection(w)
 		return
 	}
+
 	out, err := marshalResponse(result, requestID)
 	if err != nil {
 		s.cfg.Logger.Error("unable to encode ec2 response", "action", action, "error", err)

@@ -14,12 +14,11 @@ import (
 const (
 	sigV4Algorithm = "AWS4-HMAC-SHA256"
 	amzDateLayout  = "20060102T150405Z"
-	// maxClockSkew is how far a request's signing time may be from the server's time, as on
-	// AWS.
+	// maxClockSkew is how far a request's signing time may be from the server's time.
 	maxClockSkew = 15 * time.Minute
 )
 
-// signedRequest is what the signature check needs from an HTTP request whose body was read.
+// signedRequest contains the parts of an HTTP request, body included, that SigV4 signs.
 type signedRequest struct {
 	method string
 	path   string
@@ -52,6 +51,7 @@ func (s *Server) verifySignature(req signedRequest, now time.Time) (string, *api
 	if err != nil {
 		return "", err
 	}
+
 	secret, ok := s.cfg.Credentials[auth.accessKeyID]
 	if !ok {
 		return "", authFailure("AWS was not able to validate the provided access credentials")
@@ -63,6 +63,7 @@ func (s *Server) verifySignature(req signedRequest, now time.Time) (string, *api
 		return "", authFailure("Credential should be scoped to a valid region, not '%s'",
 			auth.region)
 	}
+
 	amzDate := req.header.Get("X-Amz-Date")
 	signedAt, parseErr := time.Parse(amzDateLayout, amzDate)
 	if parseErr != nil {
@@ -78,6 +79,7 @@ func (s *Server) verifySignature(req signedRequest, now time.Time) (string, *api
 			"Request has expired: signed at %s, server time %s", amzDate,
 			now.UTC().Format(amzDateLayout))
 	}
+
 	if !slices.Contains(auth.signedHeaders, "host") {
 		return "", authFailure("The host header must be signed")
 	}
@@ -87,6 +89,7 @@ func (s *Server) verifySignature(req signedRequest, now time.Time) (string, *api
 		return "", authFailure("The provided X-Amz-Content-Sha256 header does not match " +
 			"what was computed")
 	}
+
 	canonical := canonicalRequest(req, auth.signedHeaders, payloadHash)
 	scope := strings.Join([]string{auth.date, auth.region, auth.service, "aws4_request"}, "/")
 	stringToSign := strings.Join([]string{

@@ -65,12 +65,14 @@ func run(args []string) error {
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
+
 	if *secretKey == "" {
 		*secretKey = os.Getenv("EC2EMU_SECRET_KEY")
 	}
 	if *secretKey == "" {
 		return fmt.Errorf("no secret key: set -secret-key or EC2EMU_SECRET_KEY")
 	}
+
 	level := slog.LevelInfo
 	if *verbose {
 		level = slog.LevelDebug
@@ -90,6 +92,7 @@ func run(args []string) error {
 	if *extraRegions != "" {
 		cfg.ExtraRegions = strings.Split(*extraRegions, ",")
 	}
+
 	server, err := ec2emu.New(cfg)
 	if err != nil {
 		return err
@@ -99,6 +102,7 @@ func run(args []string) error {
 			return err
 		}
 	}
+
 	if _, err := server.Start(*listen); err != nil {
 		return err
 	}
