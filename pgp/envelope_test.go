@@ -310,12 +310,16 @@ func TestOpenExpiredSigner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	serverKey, err := GenerateKey(GenerateOptions{Name: "server", Now: func() time.Time { return created }})
+	serverKey, err := GenerateKey(GenerateOptions{
+		Name: "server",
+		Now:  func() time.Time { return created },
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	signedAt := func() time.Time { return created.Add(10 * time.Minute) }
-	envelope, err := seal([]byte(testOrder), customer, serverKey.PublicKey(), packetConfig(signedAt, 0))
+	envelope, err := seal([]byte(testOrder), customer, serverKey.PublicKey(),
+		packetConfig(signedAt, 0))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -77,7 +77,8 @@ func GenerateKey(options GenerateOptions) (*PrivateKey, error) {
 		config.Algorithm = packet.PubKeyAlgoRSA
 		config.RSABits = 4096
 	default:
-		return nil, fmt.Errorf("generating key: unknown algorithm %v; expected Ed25519, RSA3072 or RSA4096",
+		return nil, fmt.Errorf(
+			"generating key: unknown algorithm %v; expected Ed25519, RSA3072 or RSA4096",
 			options.Algorithm)
 	}
 	if options.Lifetime < 0 || options.Lifetime.Seconds() > math.MaxUint32 {

@@ -22,8 +22,8 @@ type gnupg struct {
 func newGnuPG(t *testing.T) *gnupg {
 	t.Helper()
 	path := testenv.RequireCommand(t, "gpg", "install gnupg (apt-get install gnupg)")
-	// gpg-agent's socket lives in the home directory when /run/user is absent, and a socket path
-	// must stay under about 100 bytes, so the home is a short path rather than t.TempDir().
+	// gpg-agent's socket lives in the home directory when /run/user is absent, and a Unix socket
+	// path must fit in 108 bytes on Linux, so the home is a short path rather than t.TempDir().
 	home, err := os.MkdirTemp("", "gpg")
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +132,8 @@ func TestGnuPGOrderOpens(t *testing.T) {
 			t.Fatalf("%s: parsing gpg's public key: %v", tc.primary, err)
 		}
 		if customer.Fingerprint() != fingerprint {
-			t.Errorf("%s: fingerprint = %s, gpg says %s", tc.primary, customer.Fingerprint(), fingerprint)
+			t.Errorf("%s: fingerprint = %s, gpg says %s",
+				tc.primary, customer.Fingerprint(), fingerprint)
 		}
 
 		envelope := gpg.mustRun([]byte(testOrder), "--armor", "--sign", "--encrypt",
@@ -145,7 +146,8 @@ func TestGnuPGOrderOpens(t *testing.T) {
 			t.Errorf("%s: payload = %q, want %q", tc.primary, message.Payload, testOrder)
 		}
 		if message.SignerFingerprint != fingerprint {
-			t.Errorf("%s: signer = %s, want gpg's %s", tc.primary, message.SignerFingerprint, fingerprint)
+			t.Errorf("%s: signer = %s, want gpg's %s",
+				tc.primary, message.SignerFingerprint, fingerprint)
 		}
 
 		credentials := []byte("ssh root@192.0.2.7, host key SHA256:test")

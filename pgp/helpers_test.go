@@ -136,7 +136,8 @@ func encryptPackets(t testing.TB, inner []byte, recipient *PublicKey) []byte {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	err := packet.SerializeEncryptedKey(&out, encryptionKey.PublicKey, packet.CipherAES256, sessionKey, config)
+	err := packet.SerializeEncryptedKey(&out, encryptionKey.PublicKey, packet.CipherAES256,
+		sessionKey, config)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,4 +186,14 @@ func decryptedPackets(t testing.TB, raw []byte, recipient *PrivateKey) []byte {
 		}
 		return inner
 	}
+}
+
+// dearmorOrNil returns the packets inside an armored block, or an error for input that is not
+// a complete one.
+func dearmorOrNil(armored []byte) ([]byte, error) {
+	block, err := armor.Decode(bytes.NewReader(armored))
+	if err != nil {
+		return nil, err
+	}
+	return io.ReadAll(block.Body)
 }

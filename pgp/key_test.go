@@ -40,7 +40,8 @@ func TestParsePublicKeyAccepts(t *testing.T) {
 			t.Errorf("fingerprint = %s, want %s", fingerprint, tc.key.Fingerprint())
 		}
 		if len(fingerprint) != tc.fingerprintLen || !uppercaseHex.MatchString(fingerprint) {
-			t.Errorf("fingerprint %q is not %d uppercase hex digits", fingerprint, tc.fingerprintLen)
+			t.Errorf("fingerprint %q is not %d uppercase hex digits",
+				fingerprint, tc.fingerprintLen)
 		}
 		want := strings.ToUpper(hex.EncodeToString(tc.key.entity.PrimaryKey.Fingerprint))
 		if fingerprint != want {
@@ -63,7 +64,11 @@ func TestParsePublicKeyAccepts(t *testing.T) {
 // lowered so that it can be generated at all.
 func weakRSAKey(t *testing.T, bits int) []byte {
 	t.Helper()
-	config := &packet.Config{Algorithm: packet.PubKeyAlgoRSA, RSABits: bits, MinRSABits: uint16(bits)}
+	config := &packet.Config{
+		Algorithm:  packet.PubKeyAlgoRSA,
+		RSABits:    bits,
+		MinRSABits: uint16(bits),
+	}
 	entity, err := openpgp.NewEntity("weak", "", "", config)
 	if err != nil {
 		t.Fatal(err)
@@ -116,13 +121,16 @@ func TestParsePublicKeyRejects(t *testing.T) {
 	}{
 		{"rsa 1024", weakRSAKey(t, 1024), time.Now(), ErrWeakKey, "1024 bits"},
 		{"rsa 2047", weakRSAKey(t, 2047), time.Now(), ErrWeakKey, "2047 bits"},
-		{"expired", expiring.PublicKey().Armored(), created.Add(2 * time.Hour), ErrKeyExpired, "expired"},
+		{"expired", expiring.PublicKey().Armored(), created.Add(2 * time.Hour), ErrKeyExpired,
+			"expired"},
 		{"not yet expired", expiring.PublicKey().Armored(), created.Add(30 * time.Minute), nil, ""},
-		{"revoked", armorEntity(t, revoked.entity), time.Now(), ErrKeyRevoked, revoked.Fingerprint()},
+		{"revoked", armorEntity(t, revoked.entity), time.Now(), ErrKeyRevoked,
+			revoked.Fingerprint()},
 		{"private key", private, time.Now(), ErrUnusableKey, "private key"},
 		{"two keys", armorMessage(t, twoKeys), time.Now(), ErrMalformed, "PGP MESSAGE"},
 		{"not armored", []byte("mQINBF..."), time.Now(), ErrMalformed, "no armored"},
-		{"too large", bytes.Repeat([]byte("a"), maxKeyBytes+1), time.Now(), ErrMalformed, "exceeds"},
+		{"too large", bytes.Repeat([]byte("a"), maxKeyBytes+1), time.Now(), ErrMalformed,
+			"exceeds"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -201,7 +209,8 @@ func TestPrivateKeyPassphrase(t *testing.T) {
 
 func TestGenerateKeyOptions(t *testing.T) {
 	t.Parallel()
-	if _, err := GenerateKey(GenerateOptions{}); err == nil || !strings.Contains(err.Error(), "name") {
+	_, err := GenerateKey(GenerateOptions{})
+	if err == nil || !strings.Contains(err.Error(), "name") {
 		t.Errorf("v4 key without a name: error = %v, want one asking for a name", err)
 	}
 	v6, err := GenerateKey(GenerateOptions{V6: true})

@@ -31,7 +31,9 @@ type Message struct {
 
 // OpenCredentials decrypts an envelope with the customer's key and verifies that the server's
 // key signed it. The payload may be at most DefaultMaxPayloadBytes.
-func OpenCredentials(envelope io.Reader, customer *PrivateKey, server *PublicKey) (*Message, error) {
+func OpenCredentials(
+	envelope io.Reader, customer *PrivateKey, server *PublicKey,
+) (*Message, error) {
 	if customer == nil || server == nil {
 		return nil, fmt.Errorf("opening credentials: customer and server keys are required")
 	}
@@ -85,7 +87,8 @@ func open(ctx context.Context, envelope io.Reader, params openParams) (*Message,
 	// The armor decoder treats a missing end line as the end of the data, so a truncated
 	// envelope would otherwise surface as a failed integrity check.
 	if !bytes.Contains(armored, []byte("\n-----END "+openpgp.MessageType+"-----")) {
-		return nil, fmt.Errorf("%w: armor end line missing; the envelope is truncated", ErrMalformed)
+		return nil, fmt.Errorf("%w: armor end line missing; the envelope is truncated",
+			ErrMalformed)
 	}
 	body := &errorRecorder{r: block.Body}
 	message, err := readMessage(ctx, body, params)
@@ -125,13 +128,15 @@ func readMessage(ctx context.Context, packets io.Reader, params openParams) (*Me
 		return nil, fmt.Errorf("looking up signer key: %w", keyring.err)
 	}
 	if errors.Is(err, pgperrors.ErrKeyIncorrect) {
-		return nil, fmt.Errorf("%w: expected key %s", ErrWrongRecipient, params.recipient.Fingerprint())
+		return nil, fmt.Errorf("%w: expected key %s",
+			ErrWrongRecipient, params.recipient.Fingerprint())
 	}
 	if err != nil {
 		return nil, readError(err)
 	}
 	if !details.IsEncrypted {
-		return nil, fmt.Errorf("%w: encrypt it to key %s", ErrNotEncrypted, params.recipient.Fingerprint())
+		return nil, fmt.Errorf("%w: encrypt it to key %s",
+			ErrNotEncrypted, params.recipient.Fingerprint())
 	}
 	if !details.IsSigned {
 		return nil, fmt.Errorf("%w: sign it with your key", ErrNotSigned)

@@ -36,7 +36,8 @@ func checkStrength(key *packet.PublicKey) error {
 	case packet.PubKeyAlgoRSA, packet.PubKeyAlgoRSAEncryptOnly, packet.PubKeyAlgoRSASignOnly:
 		bits, err := key.BitLength()
 		if err != nil {
-			return fmt.Errorf("%w: key %s: unreadable RSA modulus: %v", ErrMalformed, key.KeyIdString(), err)
+			return fmt.Errorf("%w: key %s: unreadable RSA modulus: %v",
+				ErrMalformed, key.KeyIdString(), err)
 		}
 		if bits < MinRSABits {
 			return fmt.Errorf("%w: key %s is RSA with %d bits, at least %d required",
@@ -51,10 +52,11 @@ func checkStrength(key *packet.PublicKey) error {
 	case packet.PubKeyAlgoECDSA, packet.PubKeyAlgoECDH, packet.PubKeyAlgoEdDSA:
 		curve, err := key.Curve()
 		if err != nil {
-			return fmt.Errorf("%w: key %s: unknown elliptic curve: %v", ErrUnusableKey, key.KeyIdString(), err)
+			return fmt.Errorf("%w: key %s: unknown elliptic curve: %v",
+				ErrUnusableKey, key.KeyIdString(), err)
 		}
 		if curve == packet.CurveSecP256k1 {
-			return fmt.Errorf("%w: key %s uses the curve secp256k1, which OpenPGP implementations reject",
+			return fmt.Errorf("%w: key %s uses the curve secp256k1; use Ed25519",
 				ErrWeakKey, key.KeyIdString())
 		}
 	}
@@ -123,7 +125,8 @@ func unusableKind(err error) error {
 	case errors.As(err, &selection):
 		return unusableKind(firstNonNil(selection.PrimaryKeyErr, selection.EncSelectionErr))
 	case errors.As(err, &selectionPointer):
-		return unusableKind(firstNonNil(selectionPointer.PrimaryKeyErr, selectionPointer.EncSelectionErr))
+		return unusableKind(firstNonNil(selectionPointer.PrimaryKeyErr,
+			selectionPointer.EncSelectionErr))
 	}
 	return ErrUnusableKey
 }

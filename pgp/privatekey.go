@@ -53,7 +53,8 @@ func decryptEntity(entity *openpgp.Entity, passphrase []byte) error {
 		return nil
 	}
 	if len(passphrase) == 0 {
-		return fmt.Errorf("%w: the private key is protected and no passphrase was given", ErrPassphrase)
+		return fmt.Errorf("%w: the private key is protected and no passphrase was given",
+			ErrPassphrase)
 	}
 	err := entity.DecryptPrivateKeys(passphrase)
 	var keyInvalid pgperrors.KeyInvalidError

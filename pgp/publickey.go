@@ -103,7 +103,8 @@ func readArmoredEntity(armored []byte, blockType string) (*openpgp.Entity, error
 			"export the public key only", ErrUnusableKey)
 	}
 	if block.Type != blockType {
-		return nil, fmt.Errorf("%w: armored block is %q, expected %q", ErrMalformed, block.Type, blockType)
+		return nil, fmt.Errorf("%w: armored block is %q, expected %q",
+			ErrMalformed, block.Type, blockType)
 	}
 	entities, err := openpgp.ReadKeyRing(block.Body)
 	if err != nil {

@@ -19,7 +19,9 @@ func SealOrder(payload []byte, customer *PrivateKey, server *PublicKey) ([]byte,
 // seal signs payload with signer and encrypts it to recipient. The signature names the recipient
 // (an intended recipient subpacket), so that a recipient cannot re-encrypt it to a third party
 // and pass it off as addressed to them.
-func seal(payload []byte, signer *PrivateKey, recipient *PublicKey, config *packet.Config) ([]byte, error) {
+func seal(
+	payload []byte, signer *PrivateKey, recipient *PublicKey, config *packet.Config,
+) ([]byte, error) {
 	if signer == nil || recipient == nil {
 		return nil, fmt.Errorf("sealing: signer and recipient keys are required")
 	}

@@ -74,7 +74,9 @@ func (s *Server) Open(envelope io.Reader, sender *PublicKey) (*Message, error) {
 // keyring returns for the signature's issuer key ID. A signature by a key the keyring does not
 // return is rejected with ErrUnknownSigner; a keyring error is returned wrapped. Other
 // rejections are those of Open.
-func (s *Server) OpenFromKeyring(ctx context.Context, envelope io.Reader, keyring Keyring) (*Message, error) {
+func (s *Server) OpenFromKeyring(
+	ctx context.Context, envelope io.Reader, keyring Keyring,
+) (*Message, error) {
 	if keyring == nil {
 		return nil, fmt.Errorf("opening order: a keyring is required")
 	}

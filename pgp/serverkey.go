@@ -69,7 +69,9 @@ func LoadServerKey(path string, options ServerKeyOptions) (*PrivateKey, error) {
 // 0600. The file appears whole or not at all: it is written to a temporary file in the same
 // directory and then linked into place, so when two processes start at once the first key stored
 // wins and both use it. generated reports whether this call made the key.
-func LoadOrGenerateServerKey(path string, options ServerKeyOptions) (key *PrivateKey, generated bool, err error) {
+func LoadOrGenerateServerKey(
+	path string, options ServerKeyOptions,
+) (key *PrivateKey, generated bool, err error) {
 	key, err = LoadServerKey(path, options)
 	if !errors.Is(err, fs.ErrNotExist) {
 		return key, false, err

@@ -49,7 +49,8 @@ func TestLoadOrGenerateServerKey(t *testing.T) {
 		t.Error("second start: generated = true, want false")
 	}
 	if second.Fingerprint() != first.Fingerprint() {
-		t.Errorf("second start fingerprint = %s, want %s", second.Fingerprint(), first.Fingerprint())
+		t.Errorf("second start fingerprint = %s, want %s",
+			second.Fingerprint(), first.Fingerprint())
 	}
 	entries, err := os.ReadDir(filepath.Dir(path))
 	if err != nil {
@@ -123,7 +124,8 @@ func TestServerKeyFilePermissions(t *testing.T) {
 			t.Errorf("mode %04o: wrong key loaded", tc.mode)
 		}
 		if warned := strings.Contains(logs.String(), "level=WARN"); warned != tc.warned {
-			t.Errorf("mode %04o: warned = %v, want %v (log %q)", tc.mode, warned, tc.warned, logs.String())
+			t.Errorf("mode %04o: warned = %v, want %v (log %q)",
+				tc.mode, warned, tc.warned, logs.String())
 		}
 	}
 }
