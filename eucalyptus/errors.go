@@ -67,9 +67,6 @@ func (d *Driver) classify(operation string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("eucalyptus: %s: %w", operation, err)
-	}
 	if authFailureCodes[apiErrorCode(err)] {
 		// AWS and the emulator answer a signature scoped to a region they do not serve with
 		// AuthFailure and this message, though the credentials may be fine.
@@ -84,6 +81,11 @@ func (d *Driver) classify(operation string, err error) error {
 		return fmt.Errorf("%w %q: the default endpoint %s does not resolve: %w",
 			ErrUnknownRegion, d.region, dnsErr.Name, err)
 	}
+	var canceled *smithy.CanceledError
+	if errors.As(err, &canceled) || errors.Is(err, context.Canceled) {
+		return fmt.Errorf("eucalyptus: %s: %w", operation, err)
+	}
+	// Connection errors include an attempt that timed out (Config.RequestTimeout).
 	if isConnectionError(err) {
 		return fmt.Errorf("%w %s: %s: %w", ErrUnreachable, d.endpointURL, operation, err)
 	}

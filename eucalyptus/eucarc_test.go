@@ -57,9 +57,9 @@ func TestParseEucarc(t *testing.T) {
 			},
 		},
 		{
-			name: "several assignments and commands on one line",
-			text: "export A=1 B=two; C=3 && export D=4 # E=5\n",
-			want: map[string]string{"A": "1", "B": "two", "C": "3", "D": "4"},
+			name:   "several assignments and commands on one line",
+			text:   "export A=1 B=two; C=3 && export D=4 # E=5\n",
+			want:   map[string]string{"A": "1", "B": "two", "C": "3", "D": "4"},
 			absent: []string{"E"},
 		},
 		{

@@ -3,6 +3,9 @@ package eucalyptus
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
+	"crypto/x509"
+	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -67,9 +70,11 @@ func (d *Driver) keyPairHolds(ctx context.Context, name string, key ssh.PublicKe
 	return fingerprintMatches(aws.ToString(pair.KeyFingerprint), key), nil
 }
 
-// fingerprintMatches compares an EC2 key pair fingerprint with key. For an imported key EC2
-// gives the MD5 fingerprint of RFC 4716 ("1f:51:ae:…") for RSA and the base64 SHA-256
-// fingerprint for ed25519, with or without the "SHA256:" prefix and the base64 padding.
+// fingerprintMatches compares an EC2 key pair fingerprint with key. For an imported RSA key
+// AWS documents the MD5 fingerprint of RFC 4716 section 4 but computes it over the DER public
+// key (openssl md5 -c), and other clouds use the SSH wire form, so both are accepted; for
+// ed25519 it gives the base64 SHA-256 fingerprint, compared with or without the "SHA256:"
+// prefix and the base64 padding.
 func fingerprintMatches(fingerprint string, key ssh.PublicKey) bool {
 	fingerprint = strings.TrimSpace(fingerprint)
 	if fingerprint == "" {
@@ -78,10 +83,26 @@ func fingerprintMatches(fingerprint string, key ssh.PublicKey) bool {
 	if strings.EqualFold(fingerprint, ssh.FingerprintLegacyMD5(key)) {
 		return true
 	}
+	if der, ok := publicKeyDER(key); ok {
+		sum := md5.Sum(der)
+		if strings.EqualFold(strings.ReplaceAll(fingerprint, ":", ""), hex.EncodeToString(sum[:])) {
+			return true
+		}
+	}
 	normalize := func(s string) string {
 		return strings.TrimRight(strings.TrimPrefix(s, "SHA256:"), "=")
 	}
 	return normalize(fingerprint) == normalize(ssh.FingerprintSHA256(key))
+}
+
+// publicKeyDER returns the DER SubjectPublicKeyInfo of an RSA key.
+func publicKeyDER(key ssh.PublicKey) ([]byte, bool) {
+	cryptoKey, ok := key.(ssh.CryptoPublicKey)
+	if !ok || key.Type() != ssh.KeyAlgoRSA {
+		return nil, false
+	}
+	der, err := x509.MarshalPKIXPublicKey(cryptoKey.CryptoPublicKey())
+	return der, err == nil
 }
 
 // DeleteKeyPair deletes the lease's key pair. A key pair that does not exist counts as

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -113,9 +115,11 @@ func (req LaunchRequest) tags() []types.Tag {
 	for k, v := range req.Tags {
 		values[k] = v
 	}
+	// Sorted, because EC2 compares a repeated RunInstances with the first one parameter by
+	// parameter and answers IdempotentParameterMismatch when the tags come in another order.
 	tags := make([]types.Tag, 0, len(values))
-	for k, v := range values {
-		tags = append(tags, types.Tag{Key: aws.String(k), Value: aws.String(v)})
+	for _, k := range slices.Sorted(maps.Keys(values)) {
+		tags = append(tags, types.Tag{Key: aws.String(k), Value: aws.String(values[k])})
 	}
 	return tags
 }

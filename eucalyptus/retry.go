@@ -2,7 +2,6 @@ package eucalyptus
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"math/rand/v2"
 	"time"
@@ -46,9 +45,6 @@ func newRetryer(policy RetryPolicy, logger *slog.Logger) *retryer {
 
 // IsErrorRetryable reports whether a failed attempt may be repeated.
 func (r *retryer) IsErrorRetryable(err error) bool {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
-	}
 	return r.retryable.IsErrorRetryable(err).Bool()
 }
 
@@ -74,7 +70,11 @@ func (r *retryer) RetryDelay(attempt int, err error) (time.Duration, error) {
 }
 
 // GetRetryToken is called once for each retry the SDK is about to make, so it logs the retry.
+// It stops the retries of a call whose context has ended.
 func (r *retryer) GetRetryToken(ctx context.Context, opErr error) (func(error) error, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	r.logger.LogAttrs(ctx, slog.LevelWarn, "retrying EC2 call",
 		slog.String("operation", awsmiddleware.GetOperationName(ctx)),
 		slog.String("error_code", apiErrorCode(opErr)),

@@ -2,8 +2,11 @@ package eucalyptus
 
 import (
 	"crypto/ed25519"
+	"crypto/md5"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"strings"
@@ -131,5 +134,35 @@ func TestClientToken(t *testing.T) {
 			t.Errorf("token %q repeats for a different lease or attempt", other)
 		}
 		distinct[other] = true
+	}
+}
+
+func TestFingerprintMatchesRSA(t *testing.T) {
+	private, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ssh.NewPublicKey(&private.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// EC2's fingerprint of an imported RSA key is the MD5 of the DER public key.
+	der, err := x509.MarshalPKIXPublicKey(&private.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := md5.Sum(der)
+	var parts []string
+	for _, b := range sum {
+		parts = append(parts, hex.EncodeToString([]byte{b}))
+	}
+	for _, fingerprint := range []string{strings.Join(parts, ":"),
+		ssh.FingerprintLegacyMD5(key)} {
+		if !fingerprintMatches(fingerprint, key) {
+			t.Errorf("fingerprintMatches(%q) = false, want true", fingerprint)
+		}
+	}
+	if fingerprintMatches(strings.Repeat("00:", 15)+"00", key) {
+		t.Error("fingerprintMatches accepted a zero fingerprint")
 	}
 }
