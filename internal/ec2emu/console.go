@@ -65,7 +65,7 @@ func (s *Server) getConsoleOutput(p params, now time.Time) (any, *apiError) {
 // consoleText is the tail of a boot log as cloud-init leaves it on the serial console: the
 // host key fingerprints, prefixed with "ec2: ", then the host public keys.
 func consoleText(inst *Instance, bootedAt time.Time) (string, error) {
-	host := "root@" + strings.TrimSuffix(privateDNSName(inst.PrivateIP), ".eucalyptus.internal")
+	host := "root@" + strings.TrimSuffix(privateDNSName(inst.PrivateIP), dnsSuffix)
 	stamp := bootedAt.UTC().Format(time.RFC1123Z)
 	var b strings.Builder
 	fmt.Fprintf(&b, "[    0.000000] Linux version 6.1.0-emulated (instance %s)\r\n", inst.ID)

@@ -277,7 +277,7 @@ func (s *Server) instanceXML(inst *Instance, now time.Time) instanceXML {
 		x.PrivateDNSName = privateDNSName(inst.PrivateIP)
 		x.IPAddress = inst.PublicIP
 		if inst.PublicIP != "" {
-			x.DNSName = "euca-" + strings.ReplaceAll(inst.PublicIP, ".", "-") + ".eucalyptus.internal"
+			x.DNSName = "euca-" + strings.ReplaceAll(inst.PublicIP, ".", "-") + dnsSuffix
 		}
 	}
 	if !inst.TerminateTime.IsZero() {
@@ -293,8 +293,12 @@ func (s *Server) instanceXML(inst *Instance, now time.Time) instanceXML {
 	return x
 }
 
+// dnsSuffix ends the made-up host names of instances. The .internal top-level domain is
+// reserved for private use, so the names resolve nowhere.
+const dnsSuffix = ".eucalyptus.internal"
+
 func privateDNSName(ip string) string {
-	return "ip-" + strings.ReplaceAll(ip, ".", "-") + ".eucalyptus.internal"
+	return "ip-" + strings.ReplaceAll(ip, ".", "-") + dnsSuffix
 }
 
 func (s *Server) imageArchitecture(id string) string {

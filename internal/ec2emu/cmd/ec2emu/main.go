@@ -9,6 +9,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -19,7 +20,9 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stderr, nil); err != nil {
 		fmt.Fprintln(os.Stderr, "ec2emu:", err)
 		os.Exit(1)
 	}
@@ -39,8 +42,11 @@ func (f *faultFlags) Set(spec string) error {
 	return nil
 }
 
-func run(args []string) error {
+// run serves the emulator configured by args until ctx ends. It calls started, when not nil,
+// with the base URL once the server listens.
+func run(ctx context.Context, args []string, logOutput io.Writer, started func(url string)) error {
 	flags := flag.NewFlagSet("ec2emu", flag.ContinueOnError)
+	flags.SetOutput(logOutput)
 	defaults := ec2emu.DefaultTimings
 	listen := flags.String("listen", "127.0.0.1:8773",
 		"address to serve on; 8773 is the port of Eucalyptus' EC2 API")
@@ -77,7 +83,7 @@ func run(args []string) error {
 	if *verbose {
 		level = slog.LevelDebug
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	logger := slog.New(slog.NewTextHandler(logOutput, &slog.HandlerOptions{Level: level}))
 	cfg := ec2emu.Config{
 		Credentials: map[string]string{*accessKey: *secretKey},
 		Region:      *region,
@@ -103,11 +109,13 @@ func run(args []string) error {
 		}
 	}
 
-	if _, err := server.Start(*listen); err != nil {
+	url, err := server.Start(*listen)
+	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	if started != nil {
+		started(url)
+	}
 	<-ctx.Done()
 	logger.Info("ec2 emulator stopping")
 	server.Close()

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/smithy-go"
+)
+
+func TestRunServesWithFlags(t *testing.T) {
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	stateFile := filepath.Join(t.TempDir(), "state.json")
+	ctx, cancel := context.WithCancel(t.Context())
+	urls := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{
+			"-listen", "127.0.0.1:0", "-access-key", "AKIDCMD", "-secret-key", "s3cret",
+			"-region", "test-1", "-state", stateFile, "-pending", "0s",
+			"-fault", "throttle,action=DescribeRegions,count=1",
+		}, io.Discard, func(url string) { urls <- url })
+	}()
+	var url string
+	select {
+	case url = <-urls:
+	case err := <-done:
+		t.Fatalf("run returned before serving: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not start serving within 10s")
+	}
+	client := ec2.NewFromConfig(aws.Config{
+		Region:           "test-1",
+		Credentials:      credentials.NewStaticCredentialsProvider("AKIDCMD", "s3cret", ""),
+		RetryMaxAttempts: 1,
+	}, func(o *ec2.Options) { o.BaseEndpoint = aws.String(url) })
+
+	_, err := client.DescribeRegions(t.Context(), &ec2.DescribeRegionsInput{})
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "RequestLimitExceeded" {
+		t.Errorf("first DescribeRegions with a -fault flag: %v, want RequestLimitExceeded", err)
+	}
+	out, err := client.DescribeRegions(t.Context(), &ec2.DescribeRegionsInput{})
+	if err != nil {
+		t.Fatalf("second DescribeRegions: %v", err)
+	}
+	if got := aws.ToString(out.Regions[0].RegionName); got != "test-1" {
+		t.Errorf("region = %s, want test-1 from -region", got)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run after cancel: %v", err)
+	}
+}
+
+func TestRunRejectsBadFlags(t *testing.T) {
+	cases := map[string][]string{
+		"no secret":      {"-secret-key", ""},
+		"bad fault":      {"-secret-key", "x", "-fault", "explode,count=1"},
+		"unknown flag":   {"-secret-key", "x", "-colour", "red"},
+		"negative timer": {"-secret-key", "x", "-pending", "-1s"},
+	}
+	t.Setenv("EC2EMU_SECRET_KEY", "")
+	for name, args := range cases {
+		err := run(t.Context(), append(args, "-listen", "127.0.0.1:0"), io.Discard, nil)
+		if err == nil {
+			t.Errorf("run with %s returned no error", name)
+		}
+	}
+}
