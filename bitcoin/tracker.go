@@ -85,7 +85,7 @@ type Tracker struct {
 	// The fields below belong to the goroutine in Run.
 	position BlockID
 	// saved is the position last saved through Cursors.
-	saved BlockID
+	saved    BlockID
 	txs      map[chainhash.Hash]*trackedTx
 	spenders map[wire.OutPoint]chainhash.Hash
 	// signalling holds unconfirmed transactions seen to signal RBF, so that a payment

@@ -1,0 +1,254 @@
+package bitcoin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/btcsuite/btcd/btcjson"
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+	"github.com/btcsuite/btcd/rpcclient"
+)
+
+// updateQueue is an unbounded FIFO of chain updates. Producers never block, which matters
+// because rpcclient calls notification handlers on the goroutine that reads every websocket
+// message: a handler that blocked would stall the replies of the consumer's own calls.
+type updateQueue struct {
+	mu     sync.Mutex
+	items  []ChainUpdate
+	signal chan struct{}
+}
+
+func newUpdateQueue() *updateQueue {
+	return &updateQueue{signal: make(chan struct{}, 1)}
+}
+
+func (q *updateQueue) push(update ChainUpdate) {
+	q.mu.Lock()
+	q.items = append(q.items, update)
+	q.mu.Unlock()
+	select {
+	case q.signal <- struct{}{}:
+	default:
+	}
+}
+
+// pump moves queued updates to out until ctx ends, then closes out.
+func (q *updateQueue) pump(ctx context.Context, out chan<- ChainUpdate) {
+	defer close(out)
+	for {
+		q.mu.Lock()
+		items := q.items
+		q.items = nil
+		q.mu.Unlock()
+		for _, update := range items {
+			select {
+			case out <- update:
+			case <-ctx.Done():
+				return
+			}
+		}
+		select {
+		case <-q.signal:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// Subscribe sends chain updates until ctx ends. It polls the node's best block every
+// PollInterval; for bitcoind it also polls the mempool, and for btcd it forwards the
+// websocket's notifications. Only one subscription is served at a time: a new one replaces
+// the previous one.
+func (s *RPCSource) Subscribe(ctx context.Context) <-chan ChainUpdate {
+	out := make(chan ChainUpdate, 64)
+	queue := newUpdateQueue()
+	s.mu.Lock()
+	s.subscriber = queue
+	s.mu.Unlock()
+	go queue.pump(ctx, out)
+	go func() {
+		s.poll(ctx, queue)
+		s.mu.Lock()
+		if s.subscriber == queue {
+			s.subscriber = nil
+		}
+		s.mu.Unlock()
+	}()
+	return out
+}
+
+// poll reads the best block, and the mempool when needed, until ctx ends. A failed read is
+// retried with a doubling delay of up to a minute; the first success after failures is
+// reported as UpdateReconnected and followed by a mempool replay.
+func (s *RPCSource) poll(ctx context.Context, queue *updateQueue) {
+	var (
+		lastTip   BlockID
+		known     = make(map[chainhash.Hash]struct{})
+		replay    = true
+		failing   = false
+		retry     = time.Second
+		interval  = s.cfg.PollInterval
+		logger    = s.cfg.Logger.With("node", s.cfg.Host, "kind", s.cfg.Kind.String())
+		scanEvery = s.cfg.Kind == NodeBitcoind
+	)
+	for {
+		err := s.pollOnce(ctx, queue, &lastTip, known, replay || scanEvery)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			if !failing {
+				logger.Warn("bitcoin rpc source: node read failed; retrying", "error", err)
+			}
+			failing = true
+			if !sleepContext(ctx, retry) {
+				return
+			}
+			retry = min(2*retry, time.Minute)
+			continue
+		case failing:
+			logger.Info("bitcoin rpc source: node reachable again")
+			queue.push(ChainUpdate{Kind: UpdateReconnected})
+			failing, retry = false, time.Second
+			// Read the mempool now: transactions announced during the outage are lost.
+			replay = true
+			continue
+		}
+		replay = false
+
+		timer := time.NewTimer(interval)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-s.rescan:
+			replay = true
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+// pollOnce reports a changed tip and, with scanMempool, every mempool transaction not in
+// known, which it then replaces with the current mempool.
+func (s *RPCSource) pollOnce(ctx context.Context, queue *updateQueue, lastTip *BlockID,
+	known map[chainhash.Hash]struct{}, scanMempool bool) error {
+
+	tip, err := s.Tip(ctx)
+	if err != nil {
+		return err
+	}
+	if tip != *lastTip {
+		*lastTip = tip
+		queue.push(ChainUpdate{Kind: UpdateBlock, Block: tip})
+	}
+	if !scanMempool {
+		return nil
+	}
+	txids, err := s.Mempool(ctx)
+	if err != nil {
+		return err
+	}
+	current := make(map[chainhash.Hash]struct{}, len(txids))
+	for _, txid := range txids {
+		current[txid] = struct{}{}
+		if _, ok := known[txid]; ok {
+			continue
+		}
+		tx, err := s.Transaction(ctx, txid)
+		if errors.Is(err, ErrNotFound) {
+			// Confirmed or evicted since the list was read.
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		queue.push(ChainUpdate{Kind: UpdateTransaction, Tx: tx})
+	}
+	clear(known)
+	for txid := range current {
+		known[txid] = struct{}{}
+	}
+	return nil
+}
+
+// push hands a notification to the current subscriber, if any.
+func (s *RPCSource) push(update ChainUpdate) {
+	s.mu.Lock()
+	queue := s.subscriber
+	s.mu.Unlock()
+	if queue != nil {
+		queue.push(update)
+	}
+}
+
+// openWebsocket connects to btcd's websocket and registers for block and verbose
+// transaction notifications.
+func (s *RPCSource) openWebsocket() error {
+	handlers := &rpcclient.NotificationHandlers{
+		OnClientConnected: s.onWebsocketConnected,
+		OnBlockConnected: func(hash *chainhash.Hash, height int32, _ time.Time) {
+			s.push(ChainUpdate{Kind: UpdateBlock, Block: BlockID{Hash: *hash, Height: height}})
+		},
+		OnBlockDisconnected: func(*chainhash.Hash, int32, time.Time) {
+			// The tip changed; the tracker reads the new one.
+			s.push(ChainUpdate{Kind: UpdateBlock})
+		},
+		OnTxAcceptedVerbose: func(details *btcjson.TxRawResult) {
+			tx, err := decodeTxHex(details.Hex)
+			if err != nil {
+				s.cfg.Logger.Warn("bitcoin rpc source: undecodable transaction notification",
+					"node", s.cfg.Host, "txid", details.Txid, "error", err)
+				return
+			}
+			s.push(ChainUpdate{Kind: UpdateTransaction, Tx: tx})
+		},
+	}
+	ws, err := rpcclient.New(&rpcclient.ConnConfig{
+		Host:         s.cfg.Host,
+		Endpoint:     "ws",
+		User:         s.cfg.User,
+		Pass:         s.cfg.Password,
+		Certificates: s.cfg.Certificates,
+		DisableTLS:   s.cfg.DisableTLS,
+	}, handlers)
+	if errors.Is(err, rpcclient.ErrInvalidAuth) {
+		return fmt.Errorf("bitcoin: node websocket at %s: %w", s.cfg.Host, ErrAuthentication)
+	}
+	if err != nil {
+		return fmt.Errorf("bitcoin: node websocket at %s: %w: %w", s.cfg.Host, ErrUnreachable,
+			err)
+	}
+	if err := ws.NotifyBlocks(); err != nil {
+		ws.Shutdown()
+		return fmt.Errorf("bitcoin: node websocket at %s: notifyblocks: %w", s.cfg.Host, err)
+	}
+	if err := ws.NotifyNewTransactions(true); err != nil {
+		ws.Shutdown()
+		return fmt.Errorf("bitcoin: node websocket at %s: notifynewtransactions: %w",
+			s.cfg.Host, err)
+	}
+	s.ws = ws
+	return nil
+}
+
+// onWebsocketConnected runs on every websocket connection; after the first it reports the
+// reconnection and asks the poller to replay the mempool.
+func (s *RPCSource) onWebsocketConnected() {
+	s.mu.Lock()
+	s.connects++
+	reconnected := s.connects > 1
+	s.mu.Unlock()
+	if !reconnected {
+		return
+	}
+	s.cfg.Logger.Info("bitcoin rpc source: websocket reconnected", "node", s.cfg.Host)
+	s.push(ChainUpdate{Kind: UpdateReconnected})
+	select {
+	case s.rescan <- struct{}{}:
+	default:
+	}
+}
