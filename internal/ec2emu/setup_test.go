@@ -33,7 +33,7 @@ type testBundle struct {
 	client *ec2.Client
 }
 
-func setup(t *testing.T, mutate ...func(*ec2emu.Config)) *testBundle {
+func setup(t testing.TB, mutate ...func(*ec2emu.Config)) *testBundle {
 	t.Helper()
 	clock := ec2emu.NewManualClock(time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC))
 	cfg := ec2emu.Config{
@@ -62,7 +62,7 @@ func setup(t *testing.T, mutate ...func(*ec2emu.Config)) *testBundle {
 }
 
 // newClient returns an SDK client for url that does not retry, so each call is one request.
-func newClient(t *testing.T, url, accessKey, secretKey, region string) *ec2.Client {
+func newClient(t testing.TB, url, accessKey, secretKey, region string) *ec2.Client {
 	t.Helper()
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	cfg := aws.Config{
@@ -90,7 +90,7 @@ func requireAPIError(t *testing.T, err error, code string) {
 }
 
 // newSSHKey returns a fresh Ed25519 public key as an authorized_keys line.
-func newSSHKey(t *testing.T) string {
+func newSSHKey(t testing.TB) string {
 	t.Helper()
 	public, _, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
