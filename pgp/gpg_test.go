@@ -221,26 +221,45 @@ func TestGnuPGRejections(t *testing.T) {
 	_, err = server.Open(bytes.NewReader(signedOnly), customer)
 	requireErrorIs(t, err, ErrNotEncrypted)
 
+	hidden := gpg.mustRun([]byte(testOrder), "--armor", "--sign", "--encrypt", "--throw-keyids",
+		"--local-user", fingerprint, "--recipient", server.Fingerprint())
+	message, err := server.Open(bytes.NewReader(hidden), customer)
+	if err != nil {
+		t.Fatalf("envelope with a hidden recipient key ID: %v", err)
+	}
+	if message.SignerFingerprint != fingerprint {
+		t.Errorf("hidden recipient: signer = %s, want %s", message.SignerFingerprint, fingerprint)
+	}
+
 	byOther := gpg.mustRun([]byte(testOrder), "--armor", "--sign", "--encrypt",
 		"--local-user", otherFingerprint, "--recipient", server.Fingerprint())
 	_, err = server.Open(bytes.NewReader(byOther), customer)
 	requireErrorIs(t, err, ErrWrongSigner)
 }
 
-func TestGnuPGWeakKeys(t *testing.T) {
+func TestGnuPGRejectedKeys(t *testing.T) {
 	t.Parallel()
 	gpg := newGnuPG(t)
 	cases := []struct {
-		name, primary, subkey, mention string
+		name, primary, subkey string
+		want                  error
+		mention               string
 	}{
-		{"dsa", "dsa2048", "elg2048", "DSA"},
-		{"rsa 1024", "rsa1024", "rsa1024", "1024 bits"},
-		{"elgamal subkey", "ed25519", "elg2048", "ElGamal"},
+		{"dsa", "dsa2048", "elg2048", ErrWeakKey, "DSA"},
+		{"rsa 1024", "rsa1024", "rsa1024", ErrWeakKey, "1024 bits"},
+		{"elgamal subkey", "ed25519", "elg2048", ErrWeakKey, "ElGamal"},
+		{"sign only", "ed25519", "", ErrUnusableKey, "no valid key for encryption"},
 	}
 	for _, tc := range cases {
-		fingerprint := gpg.generate("weak "+tc.name, tc.primary, tc.subkey)
+		var fingerprint string
+		if tc.subkey == "" {
+			gpg.mustRun(nil, "--quick-gen-key", tc.name, tc.primary, "sign", "never")
+			fingerprint = gpg.fingerprint(tc.name)
+		} else {
+			fingerprint = gpg.generate(tc.name, tc.primary, tc.subkey)
+		}
 		_, err := ParsePublicKey(gpg.exportPublic(fingerprint), time.Now())
-		requireErrorIs(t, err, ErrWeakKey)
+		requireErrorIs(t, err, tc.want)
 		if !strings.Contains(err.Error(), tc.mention) {
 			t.Errorf("%s: error %q does not mention %q", tc.name, err, tc.mention)
 		}

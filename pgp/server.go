@@ -57,6 +57,9 @@ func (s *Server) PublicKey() *PublicKey { return s.key.PublicKey() }
 // Each rejection wraps one of ErrMalformed, ErrTooLarge, ErrNotEncrypted, ErrWrongRecipient,
 // ErrNotSigned, ErrWrongSigner, ErrBadSignature or, for the sender's key, ErrKeyExpired,
 // ErrKeyRevoked and ErrWeakKey.
+//
+// NOTE: Open does not detect an envelope sent twice; the payload should carry a unique order ID
+// that the caller records.
 func (s *Server) Open(envelope io.Reader, sender *PublicKey) (*Message, error) {
 	if sender == nil {
 		return nil, fmt.Errorf("opening order: the sender's public key is required")
