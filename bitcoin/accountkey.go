@@ -21,7 +21,7 @@ type AccountKey struct {
 
 // ParseAccountKey parses an account's public key for a network. It accepts:
 //
-//   - an extended public key: xpub or tpub (P2PKH unless script says otherwise), ypub or
+//   - an extended public key: xpub or tpub (P2PKH unless script selects another type), ypub or
 //     upub (P2SH-P2WPKH), zpub or vpub (P2WPKH), with receive addresses on chain 0 and
 //     change addresses on chain 1 below it, as BIP44, BIP49, BIP84 and BIP86 lay out;
 //   - a BIP380 output descriptor pkh(KEY), sh(wpkh(KEY)), wpkh(KEY) or tr(KEY), where KEY

@@ -99,8 +99,9 @@ func decodeExtendedKey(token string) (decodedExtendedKey, error) {
 			"or vpub", ErrInvalidAccountKey, redactKey(token), len(decoded),
 			serializedExtendedKeyLen)
 	}
+
 	payload := decoded[:78]
-	// A private key's 33-byte key field starts with a zero byte, whatever the version says.
+	// A private key's 33-byte key field starts with a zero byte, whatever the version bytes claim.
 	if payload[45] == 0x00 {
 		return decodedExtendedKey{}, fmt.Errorf("account key is an extended private key: %w",
 			ErrPrivateKey)
@@ -110,6 +111,7 @@ func decodeExtendedKey(token string) (decodedExtendedKey, error) {
 		return decodedExtendedKey{}, fmt.Errorf("extended key %s: %w; check it for a typing "+
 			"or copying mistake", redactKey(token), ErrBadChecksum)
 	}
+
 	version, ok := lookupKeyVersion(payload[:4])
 	if !ok {
 		return decodedExtendedKey{}, fmt.Errorf("%w: %s has unknown version bytes %x; "+
@@ -125,6 +127,7 @@ func decodeExtendedKey(token string) (decodedExtendedKey, error) {
 			"single-signature xpub, ypub, zpub, tpub, upub or vpub",
 			ErrUnsupportedScript, version.prefix)
 	}
+
 	hdVersion := chaincfg.TestNet3Params.HDPublicKeyID
 	if version.mainnet {
 		hdVersion = chaincfg.MainNetParams.HDPublicKeyID

@@ -36,6 +36,7 @@ func ParseBTC(text string) (btcutil.Amount, error) {
 		return 0, fmt.Errorf("%w: %q has %d decimals; a satoshi is 0.00000001 BTC, "+
 			"so at most 8 are allowed", ErrInvalidAmount, text, len(fraction))
 	}
+
 	whole = strings.TrimLeft(whole, "0")
 	// 21 million has 8 digits, so a longer whole part is out of range before any
 	// multiplication can overflow.
@@ -50,6 +51,7 @@ func ParseBTC(text string) (btcutil.Amount, error) {
 			return 0, fmt.Errorf("%w: %q: %v", ErrInvalidAmount, text, err)
 		}
 	}
+
 	var satoshis int64
 	if fraction != "" {
 		padded := fraction + strings.Repeat("0", amountDecimals-len(fraction))
@@ -59,6 +61,7 @@ func ParseBTC(text string) (btcutil.Amount, error) {
 			return 0, fmt.Errorf("%w: %q: %v", ErrInvalidAmount, text, err)
 		}
 	}
+
 	total := btcutil.Amount(bitcoins*satoshiPerBitcoin + satoshis)
 	if total > btcutil.MaxSatoshi {
 		return 0, errAmountTooLarge(text)

@@ -16,7 +16,7 @@ var (
 	ErrInvalidPaymentURI = errors.New("bitcoin: invalid payment URI")
 
 	// ErrUnsupportedRequirement means the URI has a "req-" parameter this package does not
-	// understand; BIP21 says such a URI must then be treated as invalid.
+	// understand. BIP21 requires such a URI to be treated as invalid.
 	ErrUnsupportedRequirement = errors.New("bitcoin: payment URI has an unsupported " +
 		"required parameter")
 )

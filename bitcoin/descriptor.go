@@ -101,6 +101,7 @@ func parseDescriptor(text string) (ScriptType, keyExpression, error) {
 				privateKeyKind(token), ErrPrivateKey)
 		}
 	}
+
 	body := text
 	if hashAt := strings.LastIndexByte(text, '#'); hashAt >= 0 {
 		body = text[:hashAt]
@@ -112,6 +113,7 @@ func parseDescriptor(text string) (ScriptType, keyExpression, error) {
 	if err != nil {
 		return 0, keyExpression{}, err
 	}
+
 	var script ScriptType
 	switch name {
 	case "pkh":
@@ -138,6 +140,7 @@ func parseDescriptor(text string) (ScriptType, keyExpression, error) {
 		return 0, keyExpression{}, fmt.Errorf("%w: %s(…); expected pkh(KEY), sh(wpkh(KEY)), "+
 			"wpkh(KEY) or tr(KEY)", ErrUnsupportedScript, name)
 	}
+
 	key, err := parseKeyExpression(inner)
 	if err != nil {
 		return 0, keyExpression{}, err
@@ -178,6 +181,7 @@ func parseKeyExpression(text string) (keyExpression, error) {
 		key.origin = origin
 		text = text[closing+1:]
 	}
+
 	keyText, pathText, _ := strings.Cut(text, "/")
 	if err := rejectSingleKey(keyText); err != nil {
 		return keyExpression{}, err
@@ -192,6 +196,7 @@ func parseKeyExpression(text string) (keyExpression, error) {
 			ErrInvalidAccountKey, decoded.version.prefix)
 	}
 	key.key = decoded
+
 	steps, err := parseDerivationSteps(pathText)
 	if err != nil {
 		return keyExpression{}, err
@@ -209,7 +214,7 @@ func rejectSingleKey(keyText string) error {
 	if _, err := hex.DecodeString(keyText); err != nil {
 		return nil
 	}
-	return fmt.Errorf("%w: descriptor holds a single public key, which gives one address "+
+	return fmt.Errorf("%w: descriptor contains a single public key, which gives one address "+
 		"for every invoice; expected an extended public key (xpub or tpub) followed by /0/*",
 		ErrInvalidAccountKey)
 }

@@ -36,6 +36,7 @@ func runAddresses(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	scriptName := flags.String("script-type", "", "script type of a plain xpub or tpub: "+
 		"p2pkh (the default), p2sh-p2wpkh, p2wpkh or p2tr; other keys state their own")
 	change := flags.Bool("change", false, "print change addresses instead of receive addresses")
+
 	flags.Usage = func() {
 		fmt.Fprintln(stderr, "usage: instars addresses --key KEY [--network NET] [--from I] "+
 			"[--count N] [--script-type T] [--change]")
@@ -47,6 +48,7 @@ func runAddresses(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
+
 	if flags.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q; expected only flags", flags.Arg(0))
 	}
@@ -61,6 +63,7 @@ func runAddresses(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return fmt.Errorf("invalid --from %d with --count %d: the last index %d is above %d, "+
 			"the highest unhardened index", *from, *count, lastIndex, math.MaxInt32)
 	}
+
 	network, err := bitcoin.NetworkByName(*networkName)
 	if err != nil {
 		return fmt.Errorf("invalid --network: %w", err)
@@ -75,6 +78,7 @@ func runAddresses(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return fmt.Errorf("invalid --key: %w", err)
 	}
+
 	derive := account.DeriveReceive
 	if *change {
 		derive = account.DeriveChange
