@@ -1,0 +1,218 @@
+package billing
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/btcsuite/btcd/btcutil"
+	"github.com/btcsuite/btcd/btcutil/hdkeychain"
+	"github.com/btcsuite/btcd/txscript"
+
+	"github.com/instars/instars/bitcoin"
+)
+
+// OnChainMethod is the Method of the on-chain bitcoin gateway.
+const OnChainMethod = "bitcoin-onchain"
+
+// OnChainGatewayConfig configures an OnChainGateway.
+type OnChainGatewayConfig struct {
+	// Account is the operator's watch-only account key. Required.
+	Account *bitcoin.AccountKey
+	// AccountName keys the account's derivation indexes in the store. The default is
+	// derived from the account's descriptor, so a different key gets its own indexes.
+	// Set it to keep the same indexes when the descriptor's text changes but the key does
+	// not (for example when an origin is added).
+	AccountName string
+	// Source is the node the tracker reads. Required.
+	Source bitcoin.ChainSource
+	// Cursors saves the tracker's position; use a StoreCursor to keep it in the billing
+	// store. Required.
+	Cursors bitcoin.CursorStore
+	// Depth is how many confirmations the tracker follows a payment to; it should be at
+	// least the deepest confirmation policy. 0 means the tracker's default, 6.
+	Depth int32
+	// GapLimit is the operator wallet's gap limit, for CheckGapLimit; 0 means 20, the
+	// BIP44 default most wallets use.
+	GapLimit uint32
+	// Now stamps payments with the time they were first seen; nil means time.Now.
+	Now func() time.Time
+	// Logger receives the gateway's and the tracker's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// OnChainGateway is the Gateway for on-chain bitcoin: a new address of the operator's account
+// per invoice, watched by a bitcoin.Tracker.
+type OnChainGateway struct {
+	account     *bitcoin.AccountKey
+	accountName string
+	gapLimit    uint32
+	tracker     *bitcoin.Tracker
+	now         func() time.Time
+	logger      *slog.Logger
+
+	mu   sync.Mutex
+	sink PaymentSink
+}
+
+var _ Gateway = (*OnChainGateway)(nil)
+
+// DefaultGapLimit is the number of unused addresses after which wallets stop scanning an
+// account (BIP44's gap limit).
+const DefaultGapLimit = 20
+
+// NewOnChainGateway checks the configuration and builds the gateway and its tracker.
+func NewOnChainGateway(config OnChainGatewayConfig) (*OnChainGateway, error) {
+	if config.Account == nil {
+		return nil, errors.New("on-chain gateway: Account is required")
+	}
+	g := &OnChainGateway{
+		account:     config.Account,
+		accountName: config.AccountName,
+		gapLimit:    config.GapLimit,
+		now:         config.Now,
+		logger:      config.Logger,
+	}
+	if g.accountName == "" {
+		sum := sha256.Sum256([]byte(config.Account.Descriptor()))
+		g.accountName = "account-" + hex.EncodeToString(sum[:8])
+	}
+	if g.gapLimit == 0 {
+		g.gapLimit = DefaultGapLimit
+	}
+	if g.now == nil {
+		g.now = time.Now
+	}
+	if g.logger == nil {
+		g.logger = slog.New(slog.DiscardHandler)
+	}
+	tracker, err := bitcoin.NewTracker(bitcoin.TrackerConfig{
+		Source:  config.Source,
+		Cursors: config.Cursors,
+		Handler: bitcoin.EventHandlerFunc(g.handleEvent),
+		Depth:   config.Depth,
+		Logger:  g.logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("on-chain gateway: %w", err)
+	}
+	g.tracker = tracker
+	return g, nil
+}
+
+// Method returns OnChainMethod.
+func (g *OnChainGateway) Method() string { return OnChainMethod }
+
+// AccountName returns the name the account's derivation indexes are stored under.
+func (g *OnChainGateway) AccountName() string { return g.accountName }
+
+// CreatePaymentRequest allocates the account's next derivation index in the transaction and
+// derives its receive address, so an address is never given out twice, and builds its
+// BIP21 URI with the amount and label.
+func (g *OnChainGateway) CreatePaymentRequest(ctx context.Context, tx StoreTx,
+	params PaymentRequestParams) (PaymentRequest, error) {
+	// An index without a valid key (about one in 2^127, BIP32) is left unused; the
+	// next one is taken.
+	for attempt := 0; ; attempt++ {
+		index, err := tx.NextDerivationIndex(ctx, g.accountName)
+		if err != nil {
+			return PaymentRequest{}, err
+		}
+		address, err := g.account.ReceiveAddress(index)
+		if errors.Is(err, hdkeychain.ErrInvalidChild) && attempt < 2 {
+			g.logger.WarnContext(ctx, "skipping derivation index without a valid key",
+				"account", g.accountName, "index", index)
+			continue
+		}
+		if err != nil {
+			return PaymentRequest{}, fmt.Errorf("unable to derive the address for invoice "+
+				"%s: %w", params.InvoiceID, err)
+		}
+		uri := bitcoin.PaymentURI{Address: address, Amount: params.Amount, Label: params.Label}
+		return PaymentRequest{
+			Destination:     address.EncodeAddress(),
+			URI:             uri.String(),
+			Account:         g.accountName,
+			DerivationIndex: index,
+		}, nil
+	}
+}
+
+// Watch adds the request's address to the tracker. The tracker follows payments already
+// seen until they reach its depth, so a settled invoice is still told of a reorganisation;
+// the until time is not needed to stop watching, because the service ignores payments
+// after the monitoring window.
+//
+// TODO: unwatch addresses whose monitoring window has ended, so that the watch set does
+// not grow with every invoice ever made.
+func (g *OnChainGateway) Watch(_ context.Context, request PaymentRequest, _ time.Time) error {
+	address, err := btcutil.DecodeAddress(request.Destination, g.account.Network().Params)
+	if err != nil {
+		return fmt.Errorf("invalid destination %q for %s: %w", request.Destination,
+			g.account.Network(), err)
+	}
+	script, err := txscript.PayToAddrScript(address)
+	if err != nil {
+		return fmt.Errorf("destination %s has no output script: %w", request.Destination, err)
+	}
+	return g.tracker.Watch(script, request.Destination)
+}
+
+// Run runs the tracker and reports its payment events to sink until ctx is cancelled or
+// the sink fails.
+func (g *OnChainGateway) Run(ctx context.Context, sink PaymentSink) error {
+	g.mu.Lock()
+	g.sink = sink
+	g.mu.Unlock()
+	return g.tracker.Run(ctx)
+}
+
+// handleEvent turns a tracker event into a payment report.
+func (g *OnChainGateway) handleEvent(ctx context.Context, event bitcoin.PaymentEvent) error {
+	g.mu.Lock()
+	sink := g.sink
+	g.mu.Unlock()
+	if sink == nil {
+		return errors.New("on-chain gateway: payment event before Run")
+	}
+	return sink.HandlePayment(ctx, PaymentUpdate{
+		Destination: event.WatchID,
+		Payment:     paymentFromEvent(event, g.now()),
+	})
+}
+
+// paymentFromEvent maps a tracker event to a Payment seen at the given time.
+//
+// NOTE: SeenAt is when the gateway handles the event. A payment confirmed while the server
+// was down is stamped when the tracker catches up, which can make it look late; the store
+// keeps the earliest SeenAt of all reports.
+func paymentFromEvent(event bitcoin.PaymentEvent, seenAt time.Time) Payment {
+	p := Payment{
+		TxID:          event.OutPoint.Hash.String(),
+		Vout:          event.OutPoint.Index,
+		Amount:        event.Value,
+		Confirmations: event.Confirmations,
+		SignalsRBF:    event.SignalsRBF,
+		State:         PaymentSeen,
+		SeenAt:        seenAt,
+		UpdatedAt:     seenAt,
+	}
+	switch event.Kind {
+	case bitcoin.EventConfirmed:
+		p.BlockHash = event.Block.Hash.String()
+		p.BlockHeight = event.Block.Height
+	case bitcoin.EventReorged, bitcoin.EventMempool:
+		// Unconfirmed: in the mempool, or expected back there after a reorganisation.
+		p.Confirmations = 0
+	case bitcoin.EventReplaced, bitcoin.EventDoubleSpent:
+		p.State, p.Confirmations = PaymentReplaced, 0
+	case bitcoin.EventDropped:
+		p.State, p.Confirmations = PaymentRemoved, 0
+	}
+	return p
+}
