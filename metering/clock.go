@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// Clock returns the current time. Leases take instants as arguments; Clock is how callers
-// obtain them, so tests can move time instead of sleeping.
+// Clock returns the current time. Lease methods take instants as arguments, and callers
+// obtain them from a Clock, so tests can move time instead of sleeping.
 type Clock interface {
 	Now() time.Time
 }

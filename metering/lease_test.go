@@ -366,3 +366,23 @@ func TestLeaseValidateRejects(t *testing.T) {
 		})
 	}
 }
+
+func TestLeaseExtendAppliedLate(t *testing.T) {
+	lease := startedDailyLease(t, 1)
+	oldGraceEnd := lease.GraceEnd()
+	applied := oldGraceEnd.Add(10 * time.Minute)
+	if got := lease.State(applied); got != StateMustTerminate {
+		t.Fatalf("State() before the late extension = %v, want must_terminate", got)
+	}
+	// Paid in the grace period, but seen by the caller only after it ended.
+	paid := oldGraceEnd.Add(-30 * time.Minute)
+	if _, err := lease.Extend(extension("inv-2", 1, paid)); err != nil {
+		t.Fatalf("Extend() paid before the grace end: %v", err)
+	}
+	if got := lease.State(applied); got != StateActive {
+		t.Errorf("State() after the late extension = %v, want active", got)
+	}
+	if want := started.Add(48 * time.Hour); !lease.End().Equal(want) {
+		t.Errorf("End() = %v, want %v", lease.End(), want)
+	}
+}

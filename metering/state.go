@@ -31,7 +31,12 @@ func (s State) String() string {
 	return string(s)
 }
 
-// IsFinal reports whether the state can no longer change by itself or by an extension.
+// IsFinal reports whether the lease is over: terminated, or due to be terminated. Time alone
+// never changes a final state, and Extend refuses payments made from then on.
+//
+// NOTE: a must-terminate lease can still come back through Extend in two cases: a payment
+// made before the grace end but applied late, and a new payment to a lease that never
+// started and whose payments were all revoked. Recording Terminate first closes both.
 func (s State) IsFinal() bool {
 	return s == StateTerminated || s == StateMustTerminate
 }
