@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/smithy-go/logging"
 )
 
 // Driver launches, describes, terminates and reconciles instances over the EC2 API. It is safe
@@ -47,6 +48,7 @@ func New(ctx context.Context, cfg Config) (*Driver, error) {
 		config.WithEC2IMDSClientEnableState(imds.ClientDisabled),
 		config.WithRetryer(func() aws.Retryer { return rt }),
 		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(cfg.RequestTimeout)),
+		config.WithLogger(sdkLogger(cfg.Logger)),
 	}
 	if cfg.Region != "" {
 		opts = append(opts, config.WithRegion(cfg.Region))
@@ -148,3 +150,15 @@ func (d *Driver) Check(ctx context.Context) error {
 
 // now returns the current time from the configured clock.
 func (d *Driver) now() time.Time { return d.cfg.Now() }
+
+// sdkLogger sends the SDK's own log lines, such as configuration warnings, to logger.
+func sdkLogger(logger *slog.Logger) logging.Logger {
+	return logging.LoggerFunc(func(classification logging.Classification, format string,
+		v ...any) {
+		level := slog.LevelDebug
+		if classification == logging.Warn {
+			level = slog.LevelWarn
+		}
+		logger.Log(context.Background(), level, "aws sdk: "+fmt.Sprintf(format, v...))
+	})
+}
