@@ -117,4 +117,6 @@ func TestUnknownActionAndMissingAction(t *testing.T) {
 		requireError(t, http.StatusBadRequest, "InvalidAction")
 	b.rawCall(t, url.Values{"Version": {"2016-11-15"}}).
 		requireError(t, http.StatusBadRequest, "MissingParameter")
+	b.rawCall(t, url.Values{"Action": {"DescribeRegions"}, "Version": {""}}).
+		requireError(t, http.StatusBadRequest, "MissingParameter")
 }

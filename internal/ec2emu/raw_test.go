@@ -51,7 +51,7 @@ func (r rawRequest) do(t *testing.T) rawResponse {
 	if r.signedAt.IsZero() {
 		r.signedAt = time.Now()
 	}
-	if r.form.Get("Version") == "" && r.form.Has("Action") {
+	if !r.form.Has("Version") && r.form.Has("Action") {
 		r.form.Set("Version", "2016-11-15")
 	}
 	var body string

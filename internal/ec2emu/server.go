@@ -258,6 +258,10 @@ func (s *Server) serveAction(w http.ResponseWriter, r *http.Request, requestID s
 		writeError(w, requestID, missingParameter("Action"))
 		return
 	}
+	if p.get("Version") == "" {
+		writeError(w, requestID, missingParameter("Version"))
+		return
+	}
 	handler, ok := actions[action]
 	if !ok {
 		writeError(w, requestID, badRequest("InvalidAction",
@@ -281,6 +285,8 @@ func (s *Server) serveAction(w http.ResponseWriter, r *http.Request, requestID s
 
 	result, apiErr := s.perform(handler, p)
 	if apiErr != nil {
+		s.cfg.Logger.Debug("ec2 request failed", "action", action, "request_id", requestID,
+			"code", apiErr.Code, "message", apiErr.Message)
 		writeError(w, requestID, apiErr)
 		return
 	}
