@@ -1,13 +1,13 @@
 package billing
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
 	"log/slog"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
@@ -77,6 +77,7 @@ type jobsConfig struct {
 	periodic     []*river.PeriodicJob
 	logger       *slog.Logger
 	pollInterval time.Duration
+	rescueAfter  time.Duration
 	maxWorkers   int
 }
 
@@ -121,9 +122,9 @@ func newRiverQueue[TTx any](ctx context.Context, driver riverdriver.Driver[TTx],
 		FetchCooldown:     min(poll, 100*time.Millisecond),
 		// SQLite has no LISTEN/NOTIFY, so River polls there.
 		PollOnly: pollOnly,
-		// A provisioning job waits for the instance to run; that takes minutes on a real cloud.
-		JobTimeout:           15 * time.Minute,
-		RescueStuckJobsAfter: 20 * time.Minute,
+		// Workers set their own timeouts; provisioning waits minutes for a real cloud.
+		JobTimeout:           -1,
+		RescueStuckJobsAfter: cmp.Or(cfg.rescueAfter, 20*time.Minute),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("billing: creating job client: %w", err)
@@ -191,5 +192,3 @@ func inTx(ctx context.Context, db any, fn func(tx any) error) error {
 	}
 	return nil
 }
-
-var _ = pgx.ErrNoRows

@@ -32,6 +32,8 @@ const (
 	RefundLateDeclined RefundReason = "late_declined"
 	// RefundNotProvisioned is a paid lease whose instance could not be launched.
 	RefundNotProvisioned RefundReason = "not_provisioned"
+	// RefundLeaseEnded is an extension paid after its lease ended, too late to extend it.
+	RefundLeaseEnded RefundReason = "lease_ended"
 )
 
 // RefundState is where a refund stands. The server holds no keys, so a refund is a request

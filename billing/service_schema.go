@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// serviceMigrations create the service's own tables: leases, events, webhook deliveries,
+// serviceMigrations create the service's own tables: customer keys, invoices per customer, leases, events, webhook deliveries,
 // refunds and operator alerts. They are versioned apart from the store's schema (in the
 // service_schema_versions table) so the two sets never collide; a version, once released, is
 // never edited, only followed by a new one.
@@ -19,6 +19,21 @@ var serviceMigrations = []struct {
 	statements []string
 }{
 	{version: 1, statements: []string{
+		`CREATE TABLE customer_keys (
+			fingerprint TEXT PRIMARY KEY,
+			armored TEXT NOT NULL,
+			updated_at BIGINT NOT NULL
+		)`,
+		`CREATE TABLE service_invoices (
+			invoice_id TEXT PRIMARY KEY,
+			order_id TEXT NOT NULL,
+			customer TEXT NOT NULL,
+			plan TEXT NOT NULL,
+			units BIGINT NOT NULL,
+			extends_lease TEXT NOT NULL,
+			created_at BIGINT NOT NULL
+		)`,
+		`CREATE INDEX service_invoices_customer ON service_invoices (customer, created_at)`,
 		`CREATE TABLE leases (
 			id TEXT PRIMARY KEY,
 			customer TEXT NOT NULL,
@@ -27,32 +42,20 @@ var serviceMigrations = []struct {
 			plan TEXT NOT NULL,
 			ssh_public_key TEXT NOT NULL,
 			refund_address TEXT NOT NULL,
-			state TEXT NOT NULL,
-			paid_seconds BIGINT NOT NULL,
-			client_token TEXT NOT NULL UNIQUE,
+			status TEXT NOT NULL,
+			launch_attempts BIGINT NOT NULL,
 			instance_id TEXT NOT NULL,
-			key_name TEXT NOT NULL,
 			address TEXT NOT NULL,
 			host_keys TEXT NOT NULL,
-			launch_attempts BIGINT NOT NULL,
-			started_at BIGINT NOT NULL,
-			ends_at BIGINT NOT NULL,
-			reminded_at BIGINT NOT NULL,
-			suspended BIGINT NOT NULL,
+			meter TEXT NOT NULL,
+			next_change BIGINT NOT NULL,
 			credentials TEXT NOT NULL,
+			instance_terminated_at BIGINT NOT NULL,
 			created_at BIGINT NOT NULL,
 			updated_at BIGINT NOT NULL
 		)`,
 		`CREATE INDEX leases_customer ON leases (customer, created_at)`,
-		`CREATE TABLE lease_extensions (
-			invoice_id TEXT PRIMARY KEY,
-			order_id TEXT NOT NULL,
-			lease_id TEXT NOT NULL,
-			seconds BIGINT NOT NULL,
-			applied BIGINT NOT NULL,
-			created_at BIGINT NOT NULL
-		)`,
-		`CREATE INDEX lease_extensions_lease ON lease_extensions (lease_id)`,
+		`CREATE INDEX leases_next_change ON leases (status, next_change)`,
 		`CREATE TABLE service_events (
 			id TEXT PRIMARY KEY,
 			kind TEXT NOT NULL,

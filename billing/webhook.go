@@ -213,6 +213,7 @@ func (s *webhookSender) deliver(ctx context.Context, args webhookArgs, attempt i
 	}
 	start := time.Now()
 	status, postErr := s.post(ctx, ep, ev, body)
+	crashPoint(crashWebhookBeforeLog)
 	rec := WebhookDelivery{
 		ID: NewID("whd"), EventID: ev.ID, Endpoint: ep.Name, Attempt: attempt,
 		StatusCode: status, Duration: time.Since(start), Delivered: postErr == nil, At: s.now(),

@@ -1,0 +1,200 @@
+package billing
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/btcsuite/btcd/btcutil"
+
+	"github.com/instars/instars/metering"
+	"github.com/instars/instars/pgp"
+)
+
+// ErrLeaseNotExtendable is returned when an extension order names a lease that is not the
+// customer's, has failed or has ended.
+var ErrLeaseNotExtendable = errors.New("billing: lease cannot be extended")
+
+// SubmitOrder opens an order envelope (signed by the customer, encrypted to the server), checks
+// it and returns the invoice that pays for it. customerKey is the customer's public key, sent
+// with the order; the envelope must be signed by it, and its fingerprint becomes the
+// customer's identity. A replayed envelope (a nonce the customer used before) is rejected with
+// ErrNonceReused. An order whose payload names a lease (extends_lease) extends that lease.
+//
+// The invoice is stored before it is returned, and the gateway watches its destination.
+func (s *Service) SubmitOrder(ctx context.Context, envelope []byte, customerKey *pgp.PublicKey) (
+	*Invoice, error,
+) {
+	if customerKey == nil {
+		return nil, errors.New("billing: the customer's public key is required with the order")
+	}
+	msg, err := s.cfg.ServerKey.Open(bytes.NewReader(envelope), customerKey)
+	if err != nil {
+		return nil, fmt.Errorf("billing: opening order envelope: %w", err)
+	}
+	now := s.clock.Now()
+	order, err := NewOrder(msg.SignerFingerprint, msg.Payload,
+		OrderParseOptions{Now: now, Network: s.cfg.Network})
+	if err != nil {
+		return nil, err
+	}
+	plan, ok := s.plans[order.Payload.Plan]
+	if !ok {
+		return nil, fmt.Errorf("%w: unknown plan %q", ErrInvalidOrder, order.Payload.Plan)
+	}
+	// NOTE: the order payload has no unit count, so an order buys the plan's minimum.
+	units := plan.MinUnits
+	price, rate, amount, err := s.quote(ctx, plan, units)
+	if err != nil {
+		return nil, err
+	}
+	expiry := cmpDuration(s.cfg.InvoiceExpiry, DefaultExpiry)
+	monitoring := cmpDuration(s.cfg.InvoiceMonitoring, DefaultMonitoring)
+	inv := &Invoice{
+		ID: NewID("inv"), OrderID: order.ID, Amount: amount, Price: price, Rate: rate,
+		Method: s.cfg.Gateway.Method(), Policy: s.cfg.Policy,
+		ToleranceBasisPoints: s.cfg.ToleranceBasisPoints,
+		CreatedAt:            now, ExpiresAt: now.Add(expiry),
+		MonitoringUntil: now.Add(expiry + monitoring), State: StateNew, UpdatedAt: now,
+	}
+	armoredKey := string(customerKey.Armored())
+	err = s.inTx(ctx, func(tx *serviceTx) error {
+		if id := order.Payload.ExtendsLease; id != "" {
+			if err := checkExtendable(ctx, tx, id, order.Customer, plan.ID); err != nil {
+				return err
+			}
+		}
+		if err := tx.InsertOrder(ctx, order); err != nil {
+			return err
+		}
+		req, err := s.cfg.Gateway.CreatePaymentRequest(ctx, tx.StoreTx, PaymentRequestParams{
+			InvoiceID: inv.ID, Label: plan.Name, Amount: amount, ExpiresAt: inv.ExpiresAt,
+		})
+		if err != nil {
+			return fmt.Errorf("billing: making the payment request: %w", err)
+		}
+		inv.Destination, inv.PaymentURI = req.Destination, req.URI
+		inv.Account, inv.DerivationIndex = req.Account, req.DerivationIndex
+		if err := tx.InsertInvoice(ctx, inv); err != nil {
+			return err
+		}
+		err = insertInvoiceRecord(ctx, tx.db, invoiceRecord{InvoiceID: inv.ID,
+			OrderID: order.ID, Customer: order.Customer, PlanID: plan.ID, Units: units,
+			ExtendsLease: order.Payload.ExtendsLease, CreatedAt: now})
+		if err != nil {
+			return err
+		}
+		if err := saveCustomerKey(ctx, tx.db, order.Customer, armoredKey, now); err != nil {
+			return err
+		}
+		if err := tx.emit(EventInvoiceCreated, inv.ID, order.Customer,
+			invoiceView(inv)); err != nil {
+			return err
+		}
+		return scheduleDeadlines(ctx, tx, inv)
+	})
+	if err != nil {
+		return nil, err
+	}
+	crashPoint(crashOrderBeforeWatch)
+	if err := s.watch(ctx, inv); err != nil {
+		// The invoice is stored; Start and the sweep ask the gateway to watch it again.
+		s.logger.Warn("gateway watch failed; retried by the sweep", "invoice_id", inv.ID,
+			"error", err)
+	}
+	s.logger.Info("invoice created", "invoice_id", inv.ID, "order_id", order.ID,
+		"customer", order.Customer, "amount_sat", int64(amount))
+	return inv, nil
+}
+
+// Extend is SubmitOrder for an order that must extend a lease: its payload names the lease in
+// extends_lease. Paying the returned invoice adds the plan's time to the lease.
+func (s *Service) Extend(ctx context.Context, envelope []byte, customerKey *pgp.PublicKey) (
+	*Invoice, error,
+) {
+	if customerKey == nil {
+		return nil, errors.New("billing: the customer's public key is required with the order")
+	}
+	msg, err := s.cfg.ServerKey.Open(bytes.NewReader(envelope), customerKey)
+	if err != nil {
+		return nil, fmt.Errorf("billing: opening order envelope: %w", err)
+	}
+	payload, err := ParseOrderPayload(msg.Payload,
+		OrderParseOptions{Now: s.clock.Now(), Network: s.cfg.Network})
+	if err != nil {
+		return nil, err
+	}
+	if payload.ExtendsLease == "" {
+		return nil, fmt.Errorf("%w: extends_lease is empty, expected the lease to extend",
+			ErrInvalidOrder)
+	}
+	return s.SubmitOrder(ctx, envelope, customerKey)
+}
+
+func checkExtendable(ctx context.Context, tx *serviceTx, leaseID, customer, planID string) error {
+	l, err := loadLease(ctx, tx.db, leaseID)
+	if errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("%w: no lease %q", ErrLeaseNotExtendable, leaseID)
+	}
+	if err != nil {
+		return err
+	}
+	switch {
+	case l.Customer != customer:
+		// Same answer as a missing lease, so lease IDs of others cannot be probed.
+		return fmt.Errorf("%w: no lease %q", ErrLeaseNotExtendable, leaseID)
+	case l.PlanID != planID:
+		return fmt.Errorf("%w: lease %s is on plan %q, the order names %q",
+			ErrLeaseNotExtendable, leaseID, l.PlanID, planID)
+	case l.Status == LeaseFailed || l.Status == LeaseEnded:
+		return fmt.Errorf("%w: lease %s is %s", ErrLeaseNotExtendable, leaseID, l.Status)
+	case l.Meter.State(tx.now) == metering.StateMustTerminate:
+		return fmt.Errorf("%w: lease %s is past its grace period", ErrLeaseNotExtendable,
+			leaseID)
+	}
+	return nil
+}
+
+// quote prices units of the plan in satoshis at the current rate.
+func (s *Service) quote(ctx context.Context, plan metering.Plan, units int64) (
+	Price, Rate, btcutil.Amount, error,
+) {
+	mp, err := plan.PriceFor(units)
+	if err != nil {
+		return Price{}, Rate{}, 0, err
+	}
+	price := Price{Currency: CurrencyBTC, Amount: mp.Sats}
+	var rate Rate
+	if mp.Currency != "" {
+		price = Price{Currency: mp.Currency, Amount: mp.FiatMinor}
+		rate, err = s.cfg.Rates.Rate(ctx, mp.Currency)
+		if err != nil {
+			return Price{}, Rate{}, 0, fmt.Errorf("billing: no %s rate for plan %s: %w",
+				mp.Currency, plan.ID, err)
+		}
+	}
+	amount, err := price.ToSatoshis(rate)
+	if err != nil {
+		return Price{}, Rate{}, 0, err
+	}
+	return price, rate, amount, nil
+}
+
+func scheduleDeadlines(ctx context.Context, tx *serviceTx, inv *Invoice) error {
+	for _, at := range []time.Time{inv.ExpiresAt, inv.MonitoringUntil} {
+		args := invoiceDeadlineArgs{InvoiceID: inv.ID, At: micros(at)}
+		if err := tx.schedule(ctx, args, at); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func cmpDuration(d, fallback time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return fallback
+}

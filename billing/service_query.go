@@ -1,0 +1,223 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/riverqueue/river"
+
+	"github.com/instars/instars/metering"
+)
+
+// ErrCredentialsNotReady is returned by Credentials while the lease's instance is not running
+// yet.
+var ErrCredentialsNotReady = errors.New("billing: credentials not ready: the instance does " +
+	"not run yet")
+
+// maxListed bounds the rows the List methods return.
+const maxListed = 10000
+
+// Plans returns the plans customers can order, in configuration order.
+func (s *Service) Plans() []metering.Plan { return slices.Clone(s.cfg.Plans) }
+
+// Invoice returns the invoice with the ID, or an error wrapping ErrNotFound.
+func (s *Service) Invoice(ctx context.Context, id string) (*Invoice, error) {
+	return s.store.Invoice(ctx, id)
+}
+
+// Payments returns the payments seen for the invoice, oldest first.
+func (s *Service) Payments(ctx context.Context, invoiceID string) ([]Payment, error) {
+	return s.store.Payments(ctx, invoiceID)
+}
+
+// Lease returns the lease with the ID, its State computed at the service clock's time, or an
+// error wrapping ErrNotFound.
+func (s *Service) Lease(ctx context.Context, id string) (*Lease, error) {
+	var l *Lease
+	err := s.inTx(ctx, func(tx *serviceTx) error {
+		var err error
+		l, err = loadLease(ctx, tx.db, id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return l.withTimes(s.clock.Now()), nil
+}
+
+// LeaseForInvoice returns the lease an invoice paid for (its first invoice or an extension),
+// or an error wrapping ErrNotFound while there is none.
+func (s *Service) LeaseForInvoice(ctx context.Context, invoiceID string) (*Lease, error) {
+	var l *Lease
+	err := s.inTx(ctx, func(tx *serviceTx) error {
+		rec, err := loadInvoiceRecord(ctx, tx.db, invoiceID)
+		if err != nil {
+			return err
+		}
+		l, err = leaseForInvoice(ctx, tx, rec)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if l == nil {
+		return nil, fmt.Errorf("billing: lease for invoice %q: %w", invoiceID, ErrNotFound)
+	}
+	return l.withTimes(s.clock.Now()), nil
+}
+
+// Credentials returns the lease's credentials (address, host key fingerprints, lease end) as
+// an ASCII-armored OpenPGP message signed by the server and encrypted to the customer. They
+// are sealed again when an extension moves the end.
+func (s *Service) Credentials(ctx context.Context, leaseID string) (string, error) {
+	l, err := s.Lease(ctx, leaseID)
+	if err != nil {
+		return "", err
+	}
+	if l.credentials == "" {
+		return "", fmt.Errorf("billing: lease %s: %w", leaseID, ErrCredentialsNotReady)
+	}
+	return l.credentials, nil
+}
+
+// ListInvoices returns the customer's invoices, oldest first; an empty customer lists every
+// invoice, for the operator.
+func (s *Service) ListInvoices(ctx context.Context, customer string) ([]*Invoice, error) {
+	var out []*Invoice
+	err := s.inTx(ctx, func(tx *serviceTx) error {
+		recs, err := queryInvoiceRecords(ctx, tx.db, `WHERE ($1 = '' OR customer = $1)
+			ORDER BY created_at, invoice_id LIMIT $2`, customer, int64(maxListed))
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			inv, err := tx.Invoice(ctx, r.InvoiceID)
+			if err != nil {
+				return err
+			}
+			out = append(out, inv)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ListLeases returns the customer's leases, oldest first; an empty customer lists every lease,
+// for the operator.
+func (s *Service) ListLeases(ctx context.Context, customer string) ([]*Lease, error) {
+	var out []*Lease
+	err := s.inTx(ctx, func(tx *serviceTx) error {
+		var err error
+		out, err = queryLeases(ctx, tx.db, `WHERE ($1 = '' OR customer = $1)
+			ORDER BY created_at, id LIMIT $2`, customer, int64(maxListed))
+		return err
+	})
+	now := s.clock.Now()
+	for _, l := range out {
+		l.withTimes(now)
+	}
+	return out, err
+}
+
+// ListEvents returns the stored events about one invoice, lease or refund (all events when
+// subject is empty), oldest first, at most limit (10000 when limit is 0 or less).
+func (s *Service) ListEvents(ctx context.Context, subject string, limit int) ([]Event, error) {
+	if limit <= 0 || limit > maxListed {
+		limit = maxListed
+	}
+	var out []Event
+	err := s.inTx(ctx, func(tx *serviceTx) error {
+		var err error
+		out, err = listEvents(ctx, tx.db, subject, limit)
+		return err
+	})
+	return out, err
+}
+
+// WebhookDeliveries returns the delivery log of an event (of every event when eventID is
+// empty), oldest first.
+func (s *Service) WebhookDeliveries(ctx context.Context, eventID string) ([]WebhookDelivery,
+	error,
+) {
+	var out []WebhookDelivery
+	err := s.inTx(ctx, func(tx *serviceTx) error {
+		var err error
+		out, err = listDeliveries(ctx, tx.db, eventID, maxListed)
+		return err
+	})
+	return out, err
+}
+
+// RedeliverWebhook sends a stored event to the endpoint again, with the same event ID and the
+// usual retries, for an operator whose receiver lost it or was down past the retries.
+func (s *Service) RedeliverWebhook(ctx context.Context, eventID, endpoint string) error {
+	ep, ok := s.webhooks.endpoints[endpoint]
+	if !ok {
+		return fmt.Errorf("billing: no webhook endpoint named %q", endpoint)
+	}
+	return s.inTx(ctx, func(tx *serviceTx) error {
+		if _, err := loadEvent(ctx, tx.db, eventID); err != nil {
+			return err
+		}
+		args := webhookArgs{EventID: eventID, Endpoint: endpoint, Redelivery: NewID("rdl")}
+		return tx.enqueue(ctx, args, &river.InsertOpts{MaxAttempts: webhookMaxAttempts(ep)})
+	})
+}
+
+// Refunds returns refunds, oldest first, of one customer (all when customer is empty) in one
+// state (all when state is empty).
+func (s *Service) Refunds(ctx context.Context, customer string, state RefundState) ([]Refund,
+	error,
+) {
+	var out []Refund
+	err := s.inTx(ctx, func(tx *serviceTx) error {
+		var err error
+		out, err = listRefunds(ctx, tx.db, customer, state)
+		return err
+	})
+	return out, err
+}
+
+// MarkRefundPaid records the txid of the transaction with which the operator paid a refund.
+// Repeating it with the same txid changes nothing.
+func (s *Service) MarkRefundPaid(ctx context.Context, id, txid string) (Refund, error) {
+	var r Refund
+	err := s.inTx(ctx, func(tx *serviceTx) error {
+		var changed bool
+		var err error
+		r, changed, err = markRefundPaid(ctx, tx.db, id, txid, tx.now)
+		if err != nil || !changed {
+			return err
+		}
+		return tx.emit(EventRefundPaid, r.ID, r.Customer, refundView(r))
+	})
+	return r, err
+}
+
+// SetRefundAddress gives a refund the address the customer sent after it was recorded
+// without one.
+func (s *Service) SetRefundAddress(ctx context.Context, id, address string) (Refund, error) {
+	var r Refund
+	err := s.inTx(ctx, func(tx *serviceTx) error {
+		var err error
+		r, err = setRefundAddress(ctx, tx.db, id, address, s.cfg.Network, tx.now)
+		return err
+	})
+	return r, err
+}
+
+// Alerts returns the operator alerts, oldest first, at most limit (10000 when 0 or less).
+func (s *Service) Alerts(ctx context.Context, limit int) ([]Alert, error) {
+	if limit <= 0 || limit > maxListed {
+		limit = maxListed
+	}
+	var out []Alert
+	err := s.inTx(ctx, func(tx *serviceTx) error {
+		var err error
+		out, err = listAlerts(ctx, tx.db, limit)
+		return err
+	})
+	return out, err
+}
