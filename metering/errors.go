@@ -19,7 +19,7 @@ var (
 	// ErrLeaseEnded is returned when a lease is asked to change after it has ended: it was
 	// terminated, or a payment arrived at or after the end of its grace period. A payment in
 	// that case buys a new lease, so the caller creates one with NewLease.
-	ErrLeaseEnded = errors.New("metering: lease has ended; a new payment needs a new lease")
+	ErrLeaseEnded = errors.New("metering: lease has ended, so a new payment needs a new lease")
 
 	// ErrExtensionConflict is returned when an extension id that was already applied comes
 	// again with different units or seconds. The same id with the same terms is a no-op.
