@@ -34,7 +34,8 @@ type Lease struct {
 	GraceSeconds int64 `json:"grace_seconds"`
 	// ReminderSeconds is copied from the plan when the lease is created, for the same reason.
 	ReminderSeconds []int64 `json:"reminder_seconds,omitempty"`
-	// StartedAt is when the instance was first seen running; zero while the lease is pending.
+	// StartedAt is when the instance was first seen running, rounded up to a whole second,
+	// or zero while the lease is pending.
 	StartedAt time.Time `json:"started_at,omitzero"`
 	// Extensions lists every payment applied, the first purchase included, in the order
 	// applied.
@@ -165,8 +166,8 @@ func (l *Lease) GraceEnd() time.Time {
 	return l.End().Add(time.Duration(l.GraceSeconds) * time.Second)
 }
 
-// Start records that the lease's instance runs from at, which starts the paid time. It
-// returns false when the lease had already started, since the first start counts and a
+// Start records that the lease's instance runs from at, which starts the paid time at at
+// rounded up to a whole second. It returns false when the lease had already started, since the first start counts and a
 // retry must not move the end. It returns ErrLeaseEnded for a terminated lease. A suspended
 // lease may start: the instance runs, so its time runs too.
 func (l *Lease) Start(at time.Time) (bool, error) {
@@ -181,8 +182,20 @@ func (l *Lease) Start(at time.Time) (bool, error) {
 		return false, fmt.Errorf("metering: start lease %q terminated at %s: %w",
 			l.ID, l.TerminatedAt.Format(time.RFC3339), ErrLeaseEnded)
 	}
-	l.StartedAt = at
+	l.StartedAt = ceilSecond(at)
 	return true, nil
+}
+
+// ceilSecond rounds t up to a whole second and drops its monotonic clock reading. Starting
+// on a whole second makes every instant of the lease (end, grace end, reminders) a whole
+// second, which survives JSON and stores that keep only microseconds. The customer gains
+// under a second.
+func ceilSecond(t time.Time) time.Time {
+	whole := t.Truncate(time.Second)
+	if whole.Before(t) {
+		whole = whole.Add(time.Second)
+	}
+	return whole
 }
 
 // Extend applies ext, adding its seconds to the end of the lease. It returns false with no

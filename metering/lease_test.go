@@ -386,3 +386,36 @@ func TestLeaseExtendAppliedLate(t *testing.T) {
 		t.Errorf("End() = %v, want %v", lease.End(), want)
 	}
 }
+
+func TestLeaseStartRoundsUpToSecond(t *testing.T) {
+	tests := []struct {
+		at   time.Time
+		want time.Time
+	}{
+		{started, started},
+		{started.Add(time.Nanosecond), started.Add(time.Second)},
+		{started.Add(999_999_999), started.Add(time.Second)},
+	}
+	for _, tt := range tests {
+		lease := newDailyLease(t, 1)
+		if _, err := lease.Start(tt.at); err != nil {
+			t.Fatal(err)
+		}
+		if !lease.StartedAt.Equal(tt.want) {
+			t.Errorf("Start(%v) set StartedAt %v, want %v", tt.at, lease.StartedAt, tt.want)
+		}
+	}
+
+	// A wall-clock reading loses its monotonic part, so the lease equals its JSON copy.
+	lease := newDailyLease(t, 1)
+	now := time.Now()
+	if _, err := lease.Start(now); err != nil {
+		t.Fatal(err)
+	}
+	if lease.StartedAt.Before(now) || lease.StartedAt.Sub(now) >= time.Second {
+		t.Errorf("Start(%v) set StartedAt %v, want the next whole second", now, lease.StartedAt)
+	}
+	if lease.StartedAt.String() != lease.StartedAt.Round(0).String() {
+		t.Errorf("StartedAt %v keeps a monotonic clock reading", lease.StartedAt)
+	}
+}
