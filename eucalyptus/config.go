@@ -77,14 +77,14 @@ type Config struct {
 }
 
 // RetryPolicy bounds the retries of calls that fail with throttling (RequestLimitExceeded and
-// the like), a 5xx answer or a connection error. Each wait is drawn uniformly from zero to
+// the like), a 5xx response or a connection error. Each wait is drawn uniformly from zero to
 // min(MaxBackoff, base * 2^(attempt-1)), so concurrent clients spread out.
 type RetryPolicy struct {
 	// MaxAttempts is the number of attempts of one call, first included. Default 6.
 	MaxAttempts int
-	// BaseDelay is the base wait after a 5xx answer or a connection error. Default 200ms.
+	// BaseDelay is the base wait after a 5xx response or a connection error. Default 200ms.
 	BaseDelay time.Duration
-	// ThrottleBaseDelay is the base wait after a throttling answer. Default 1s.
+	// ThrottleBaseDelay is the base wait after a throttling error. Default 1s.
 	ThrottleBaseDelay time.Duration
 	// MaxBackoff caps one wait. Default 20s.
 	MaxBackoff time.Duration

@@ -113,8 +113,8 @@ func (d *Driver) Region() string { return d.region }
 // Endpoint returns the URL of the EC2 endpoint the driver calls.
 func (d *Driver) Endpoint() string { return d.endpointURL }
 
-// Check makes two cheap read-only calls, DescribeRegions and DescribeAvailabilityZones, to
-// confirm at startup that the endpoint answers, the credentials are accepted and the region
+// Check makes two small read-only calls, DescribeRegions and DescribeAvailabilityZones, to
+// confirm at startup that the endpoint responds, the credentials are accepted and the region
 // (and the configured availability zone, if any) exist. The error wraps ErrUnreachable,
 // ErrAuthFailure or ErrUnknownRegion when that is the cause.
 func (d *Driver) Check(ctx context.Context) error {

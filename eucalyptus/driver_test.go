@@ -153,7 +153,7 @@ func (b *testBundle) instancesOf(leaseID string) []ec2emu.Instance {
 	return out
 }
 
-// requireOneInstance fails the test unless the emulator holds exactly one instance for the
+// requireOneInstance fails the test unless the emulator has exactly one instance for the
 // lease and it is the one Launch returned.
 func (b *testBundle) requireOneInstance(t *testing.T, leaseID string, got Instance) {
 	t.Helper()
@@ -305,7 +305,7 @@ func TestLaunchUnderFaults(t *testing.T) {
 			{Action: "ImportKeyPair", Kind: ec2emu.FaultLostResponse, Count: 1},
 			{Action: "ImportKeyPair", Kind: ec2emu.FaultDropConnection, Count: 1},
 		}, 1},
-		{"slow answers", []ec2emu.Fault{
+		{"slow responses", []ec2emu.Fault{
 			{Action: "RunInstances", Kind: ec2emu.FaultNone, Latency: 50 * time.Millisecond,
 				Count: 2},
 		}, 1},
@@ -402,8 +402,8 @@ func TestLaunchGivesUpAfterMaxAttempts(t *testing.T) {
 func TestRunInstancesWithoutTokenIsNotSent(t *testing.T) {
 	b := setup(t, ec2emu.Config{})
 	_, err := b.driver.client.RunInstances(context.Background(), nil)
-	if err == nil {
-		t.Fatal("RunInstances without input succeeded")
+	if !errors.Is(err, ErrInvalidRequest) {
+		t.Fatalf("RunInstances without a client token error = %v, want ErrInvalidRequest", err)
 	}
 	if calls := b.emu.Calls("RunInstances"); calls != 0 {
 		t.Errorf("RunInstances reached the cloud %d times, want 0", calls)

@@ -18,7 +18,7 @@ var (
 	// EC2 endpoint to call.
 	ErrMissingEndpoint = errors.New("eucalyptus: no EC2 endpoint or region configured")
 	// ErrUnreachable means the EC2 endpoint refused or dropped the connection, or did not
-	// answer in time.
+	// respond in time.
 	ErrUnreachable = errors.New("eucalyptus: cannot reach EC2 endpoint")
 	// ErrAuthFailure means the cloud rejected the access key or the request signature.
 	ErrAuthFailure = errors.New("eucalyptus: EC2 rejected the credentials")
@@ -27,7 +27,7 @@ var (
 	// ErrInvalidSSHKey means the SSH public key of a launch request is not a single public key
 	// in authorized_keys format.
 	ErrInvalidSSHKey = errors.New("eucalyptus: invalid SSH public key")
-	// ErrKeyPairConflict means a key pair with the lease's name already exists and holds a
+	// ErrKeyPairConflict means a key pair with the lease's name already exists and contains a
 	// different public key.
 	ErrKeyPairConflict = errors.New("eucalyptus: key pair exists with a different key")
 	// ErrInstanceNotFound means the cloud has no instance with the given id.
@@ -68,8 +68,8 @@ func (d *Driver) classify(operation string, err error) error {
 		return nil
 	}
 	if authFailureCodes[apiErrorCode(err)] {
-		// AWS and the emulator answer a signature scoped to a region they do not serve with
-		// AuthFailure and this message, though the credentials may be fine.
+		// AWS and the emulator return AuthFailure with this message for a signature scoped to a
+		// region they do not serve, though the credentials may be fine.
 		if strings.Contains(err.Error(), "scoped to a valid region") {
 			return fmt.Errorf("%w %q at %s: %w", ErrUnknownRegion, d.region, d.endpointURL, err)
 		}
@@ -93,7 +93,7 @@ func (d *Driver) classify(operation string, err error) error {
 }
 
 // isConnectionError reports whether err comes from failing to connect to or talk to the
-// endpoint, as opposed to an answer from it.
+// endpoint, as opposed to an error response from it.
 func isConnectionError(err error) bool {
 	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
 		errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) {

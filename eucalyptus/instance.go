@@ -10,11 +10,11 @@ import (
 // Tag keys the driver puts on every instance it launches. Reconcile finds the driver's
 // instances by TagLease.
 const (
-	// TagLease holds the lease id.
+	// TagLease is the tag key of the lease id.
 	TagLease = "instars:lease"
-	// TagOrder holds the order id.
+	// TagOrder is the tag key of the order id.
 	TagOrder = "instars:order"
-	// TagPaidUntil holds the end of the paid time, RFC 3339 in UTC.
+	// TagPaidUntil is the tag key of the end of the paid time, RFC 3339 in UTC.
 	TagPaidUntil = "instars:paid-until"
 	// TagName is the tag EC2 consoles show as the instance name.
 	TagName = "Name"

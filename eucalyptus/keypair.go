@@ -14,12 +14,12 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-// KeyPairName returns the name of the EC2 key pair that holds a lease's SSH key.
+// KeyPairName returns the name of the EC2 key pair that contains a lease's SSH key.
 func KeyPairName(leaseID string) string { return "instars-" + leaseID }
 
 // importKeyPair imports key as the lease's key pair. A key pair of that name that already
-// holds the same key counts as success, which makes the call safe to repeat and to retry after
-// a lost answer; one that holds a different key is an ErrKeyPairConflict.
+// contains the same key counts as success, which makes the call safe to repeat and to retry after
+// a lost response. One that contains a different key is an ErrKeyPairConflict.
 func (d *Driver) importKeyPair(ctx context.Context, leaseID string, key ssh.PublicKey) error {
 	name := KeyPairName(leaseID)
 	_, err := d.client.ImportKeyPair(ctx, &ec2.ImportKeyPairInput{
@@ -46,7 +46,7 @@ func (d *Driver) importKeyPair(ctx context.Context, leaseID string, key ssh.Publ
 	return nil
 }
 
-// keyPairHolds reports whether the key pair name holds key, by its public key when the cloud
+// keyPairHolds reports whether the key pair name contains key, by its public key when the cloud
 // returns it and otherwise by its fingerprint.
 func (d *Driver) keyPairHolds(ctx context.Context, name string, key ssh.PublicKey) (bool, error) {
 	out, err := d.client.DescribeKeyPairs(ctx, &ec2.DescribeKeyPairsInput{

@@ -116,7 +116,7 @@ func (req LaunchRequest) tags() []types.Tag {
 		values[k] = v
 	}
 	// Sorted, because EC2 compares a repeated RunInstances with the first one parameter by
-	// parameter and answers IdempotentParameterMismatch when the tags come in another order.
+	// parameter and returns IdempotentParameterMismatch when the tags come in another order.
 	tags := make([]types.Tag, 0, len(values))
 	for _, k := range slices.Sorted(maps.Keys(values)) {
 		tags = append(tags, types.Tag{Key: aws.String(k), Value: aws.String(values[k])})
@@ -125,10 +125,10 @@ func (req LaunchRequest) tags() []types.Tag {
 }
 
 // Launch starts the lease's instance and waits until it runs. It validates the request first
-// and sends nothing when it is invalid; then it imports the SSH key as the key pair
-// [KeyPairName], runs one instance with the client token [ClientToken](LeaseID, Attempt) and
-// the lease's tags, waits up to Config.LaunchTimeout for the instance to run, and reads its SSH
-// host keys from the console for up to Config.HostKeyTimeout.
+// and sends nothing when it is invalid. Then it imports the SSH key as the key pair
+// [KeyPairName] and runs one instance with the client token [ClientToken](LeaseID, Attempt)
+// and the lease's tags. It waits up to Config.LaunchTimeout for the instance to run, and reads
+// its SSH host keys from the console for up to Config.HostKeyTimeout.
 //
 // Launch is idempotent: calling it again for the same lease and attempt, after a crash or an
 // error, returns the same instance and never launches a second one. When waiting fails

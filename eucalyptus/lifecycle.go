@@ -79,7 +79,8 @@ func (d *Driver) Terminate(ctx context.Context, instanceID string) error {
 }
 
 // UpdatePaidUntil replaces the instance's TagPaidUntil tag after the lease was extended.
-func (d *Driver) UpdatePaidUntil(ctx context.Context, instanceID string, paidUntil time.Time) error {
+func (d *Driver) UpdatePaidUntil(ctx context.Context, instanceID string,
+	paidUntil time.Time) error {
 	if err := validateInstanceID(instanceID); err != nil {
 		return err
 	}

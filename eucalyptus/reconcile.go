@@ -19,7 +19,7 @@ type Expected struct {
 	// InstanceID is the instance the caller recorded for the lease; empty when it never
 	// learned it, as after a crash during Launch. Then the lease's tag finds the instance.
 	InstanceID string
-	// PaidUntil is the end of the paid time as the caller knows it; zero means use the
+	// PaidUntil is the end of the paid time as the caller records it; zero means use the
 	// instance's TagPaidUntil tag.
 	PaidUntil time.Time
 }

@@ -12,7 +12,7 @@ import (
 )
 
 // retryer decides which failed EC2 calls are attempted again and how long to wait first. It
-// retries throttling answers, 5xx answers and connection errors, up to RetryPolicy.MaxAttempts
+// retries throttling errors, 5xx responses and connection errors, up to RetryPolicy.MaxAttempts
 // attempts, with exponential backoff and full jitter.
 //
 // Retrying is safe for every call the driver makes: RunInstances always carries a client

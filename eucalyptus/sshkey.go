@@ -15,7 +15,7 @@ const maxSSHKeyLength = 16 * 1024
 
 // ParseSSHPublicKey checks that line is exactly one SSH public key in authorized_keys format
 // ("ssh-ed25519 AAAA… comment") and returns it. A private key, several keys, options before
-// the key type and anything else are rejected with an error wrapping ErrInvalidSSHKey that says
+// the key type and anything else are rejected with an error wrapping ErrInvalidSSHKey that names
 // what was found.
 func ParseSSHPublicKey(line string) (ssh.PublicKey, error) {
 	text := strings.TrimSpace(line)

@@ -13,8 +13,8 @@ import (
 )
 
 // ClientToken returns the RunInstances idempotency token for a lease's launch attempt. EC2
-// launches at most one instance per token and answers a repeated request with the instance it
-// already launched, so a retried or repeated Launch never launches twice. The token is
+// launches at most one instance per token and returns the instance it already launched for a
+// repeated request, so a retried or repeated Launch never launches twice. The token is
 // "instars-" and 48 hex digits of SHA-256 over the lease id and attempt: 56 ASCII characters,
 // within EC2's limit of 64, and the same in every process.
 func ClientToken(leaseID string, attempt int) string {
@@ -35,7 +35,8 @@ func (requireClientToken) ID() string { return "InstarsRequireClientToken" }
 
 func (requireClientToken) HandleInitialize(ctx context.Context, in middleware.InitializeInput,
 	next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-	if run, ok := in.Parameters.(*ec2.RunInstancesInput); ok && aws.ToString(run.ClientToken) == "" {
+	run, isRun := in.Parameters.(*ec2.RunInstancesInput)
+	if isRun && aws.ToString(run.ClientToken) == "" {
 		return middleware.InitializeOutput{}, middleware.Metadata{},
 			fmt.Errorf("%w: RunInstances without a client token could launch twice when "+
 				"retried", ErrInvalidRequest)
