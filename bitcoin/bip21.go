@@ -47,20 +47,29 @@ type PaymentURI struct {
 // String encodes the URI. The amount uses FormatBTC's trimmed form, and every character of a
 // parameter other than letters, digits and "-._~" is percent-encoded, so a space becomes %20.
 func (u *PaymentURI) String() string {
-	return u.encode(u.Address.EncodeAddress())
+	return u.encode(u.addressText())
+}
+
+func (u *PaymentURI) addressText() string {
+	if u.Address == nil {
+		return ""
+	}
+	return u.Address.EncodeAddress()
 }
 
 // QRString encodes the URI like String, but with the scheme and a bech32 or bech32m address
 // in upper case, which QR codes store in their denser alphanumeric mode. BIP173 allows
 // bech32 in either case; base58 addresses are case-sensitive and stay as they are.
 func (u *PaymentURI) QRString() string {
-	address := u.Address.EncodeAddress()
+	address := u.addressText()
 	if isBech32Address(address) {
 		address = strings.ToUpper(address)
 	}
 	return strings.ToUpper(paymentURIScheme) + u.encode(address)[len(paymentURIScheme):]
 }
 
+// encode writes the URI with the given address text; a URI without an address encodes as
+// "bitcoin:" followed by the parameters, which ParsePaymentURI rejects.
 func (u *PaymentURI) encode(address string) string {
 	var text strings.Builder
 	text.WriteString(paymentURIScheme + ":" + address)
@@ -110,6 +119,9 @@ func percentEncode(text string) string {
 // as a plus sign, as RFC 3986 has it. A "req-" parameter makes the URI invalid, as BIP21
 // requires; any other unknown parameter is kept in Extra.
 func ParsePaymentURI(text string, network *Network) (*PaymentURI, error) {
+	if network == nil || network.Params == nil {
+		return nil, fmt.Errorf("%w: no network given", ErrInvalidPaymentURI)
+	}
 	scheme, rest, ok := strings.Cut(text, ":")
 	if !ok || !strings.EqualFold(scheme, paymentURIScheme) {
 		return nil, fmt.Errorf("%w: expected a URI starting with bitcoin:", ErrInvalidPaymentURI)

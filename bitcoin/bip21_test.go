@@ -210,3 +210,16 @@ func FuzzParsePaymentURI(f *testing.F) {
 		}
 	})
 }
+
+func TestPaymentURIWithoutAddress(t *testing.T) {
+	uri := &PaymentURI{Amount: 1}
+	if got := uri.String(); got != "bitcoin:?amount=0.00000001" {
+		t.Errorf("String() without address = %s", got)
+	}
+	if _, err := ParsePaymentURI(uri.String(), Mainnet); !errors.Is(err, ErrInvalidPaymentURI) {
+		t.Errorf("ParsePaymentURI without address: error = %v, want ErrInvalidPaymentURI", err)
+	}
+	if _, err := ParsePaymentURI("bitcoin:bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu", nil); !errors.Is(err, ErrInvalidPaymentURI) {
+		t.Errorf("ParsePaymentURI without network: error = %v, want ErrInvalidPaymentURI", err)
+	}
+}

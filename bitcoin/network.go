@@ -38,8 +38,13 @@ var networksByName = map[string]*Network{
 
 // NetworkByName returns the network with the given name or alias, in any case.
 func NetworkByName(name string) (*Network, error) {
-	if n, ok := networksByName[strings.ToLower(strings.TrimSpace(name))]; ok {
+	canonical := strings.ToLower(strings.TrimSpace(name))
+	if n, ok := networksByName[canonical]; ok {
 		return n, nil
+	}
+	if canonical == "testnet4" {
+		return nil, fmt.Errorf("unsupported bitcoin network %q: btcd v0.24 has no parameters "+
+			"for testnet4; expected mainnet, testnet3, signet or regtest", name)
 	}
 	names := make([]string, 0, len(networksByName))
 	for k := range networksByName {
