@@ -70,7 +70,7 @@ func isolateAWSSettings(t *testing.T) {
 }
 
 // newEmulator starts an emulator on 127.0.0.1 with a manual clock at testStart.
-func newEmulator(t *testing.T, cfg ec2emu.Config) (*ec2emu.Server, string) {
+func newEmulator(t testing.TB, cfg ec2emu.Config) (*ec2emu.Server, string) {
 	t.Helper()
 	if cfg.Credentials == nil {
 		cfg.Credentials = map[string]string{testAccessKey: testSecretKey}
@@ -689,5 +689,45 @@ func TestNewMissingEndpointAndRegion(t *testing.T) {
 	_, err = New(context.Background(), Config{Endpoint: "http://cloud/", AccessKeyID: "x"})
 	if !errors.Is(err, ErrInvalidRequest) {
 		t.Errorf("New with half the credentials error = %v, want ErrInvalidRequest", err)
+	}
+}
+
+func TestLaunchWithoutConsoleOutput(t *testing.T) {
+	b := setup(t, ec2emu.Config{}, func(c *Config) {
+		c.HostKeyTimeout = time.Minute
+		c.Retry.MaxAttempts = 2
+	})
+	err := b.emu.InjectFault(ec2emu.Fault{
+		Action: "GetConsoleOutput", Kind: ec2emu.FaultInternalError, Count: 1000,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.driver.Launch(context.Background(), b.request(t, "lease-quiet"))
+	if err != nil {
+		t.Fatalf("Launch: %v", err)
+	}
+	if got.State != StateRunning || len(got.HostKeys) != 0 {
+		t.Errorf("Launch = state %q with %d host keys, want running with none", got.State,
+			len(got.HostKeys))
+	}
+	calls := b.emu.Calls("GetConsoleOutput")
+	if calls < 4 || calls > 40 {
+		t.Errorf("GetConsoleOutput called %d times, want a few polls within the minute", calls)
+	}
+	if !strings.Contains(b.logs.String(), "no SSH host keys on the console") {
+		t.Error("logs do not record that the host keys were not found")
+	}
+}
+
+func TestLaunchSkipsConsoleWhenDisabled(t *testing.T) {
+	b := setup(t, ec2emu.Config{}, func(c *Config) { c.HostKeyTimeout = -1 })
+	got, err := b.driver.Launch(context.Background(), b.request(t, "lease-nokeys"))
+	if err != nil {
+		t.Fatalf("Launch: %v", err)
+	}
+	if len(got.HostKeys) != 0 || b.emu.Calls("GetConsoleOutput") != 0 {
+		t.Errorf("host keys %d, console calls %d, want none", len(got.HostKeys),
+			b.emu.Calls("GetConsoleOutput"))
 	}
 }

@@ -17,7 +17,7 @@ import (
 
 // newAuthorizedKey returns a fresh ed25519 public key as an authorized_keys line with a
 // comment, and the parsed key.
-func newAuthorizedKey(t *testing.T) (string, ssh.PublicKey) {
+func newAuthorizedKey(t testing.TB) (string, ssh.PublicKey) {
 	t.Helper()
 	public, _, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
