@@ -81,7 +81,7 @@ func ParseEucarc(r io.Reader, dir string) (Eucarc, error) {
 // AWS_SESSION_TOKEN, and the region from AWS_DEFAULT_REGION, else AWS_REGION.
 //
 // EUCALYPTUS_CERT and EC2_CERT name the certificates euca2ools use to bundle images, not TLS
-// authorities, so they are not used; set Config.CABundlePath for an endpoint with a private CA.
+// authorities, so they are not used. Set Config.CABundlePath for an endpoint with a private CA.
 func (rc Eucarc) Config() (Config, error) {
 	source := rc.Path
 	if source == "" {

@@ -30,7 +30,7 @@ const (
 	StateStopped      = "stopped"
 )
 
-// Instance is what the driver reports about one EC2 instance.
+// Instance is the driver's view of one EC2 instance: its state, addresses and tags.
 type Instance struct {
 	ID           string
 	State        string

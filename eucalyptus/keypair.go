@@ -70,11 +70,11 @@ func (d *Driver) keyPairHolds(ctx context.Context, name string, key ssh.PublicKe
 	return fingerprintMatches(aws.ToString(pair.KeyFingerprint), key), nil
 }
 
-// fingerprintMatches compares an EC2 key pair fingerprint with key. For an imported RSA key
-// AWS documents the MD5 fingerprint of RFC 4716 section 4 but computes it over the DER public
-// key (openssl md5 -c), and other clouds use the SSH wire form, so both are accepted; for
-// ed25519 it gives the base64 SHA-256 fingerprint, compared with or without the "SHA256:"
-// prefix and the base64 padding.
+// fingerprintMatches compares an EC2 key pair fingerprint with key. For an imported RSA key,
+// AWS documents an MD5 fingerprint computed over the DER public key (openssl md5 -c). Other
+// clouds may use the MD5 of the SSH wire form (RFC 4716), so both are accepted. For ed25519,
+// AWS gives the base64 SHA-256 fingerprint, compared with or without the "SHA256:" prefix and
+// the base64 padding.
 func fingerprintMatches(fingerprint string, key ssh.PublicKey) bool {
 	fingerprint = strings.TrimSpace(fingerprint)
 	if fingerprint == "" {

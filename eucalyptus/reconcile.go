@@ -59,7 +59,7 @@ type Overdue struct {
 }
 
 // Reconcile lists the instances that carry TagLease and compares them with expected: live
-// instances nobody expects, expected leases without a live instance, and live instances past
+// instances no entry expects, expected leases without a live instance, and live instances past
 // their paid time. It changes nothing in the cloud; the caller decides what to terminate or
 // relaunch.
 func (d *Driver) Reconcile(ctx context.Context, expected []Expected) (Report, error) {
