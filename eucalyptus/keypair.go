@@ -53,6 +53,16 @@ func (d *Driver) keyPairHolds(ctx context.Context, name string, key ssh.PublicKe
 		KeyNames:         []string{name},
 		IncludePublicKey: aws.Bool(true),
 	})
+	if code := apiErrorCode(err); code != "" && !authFailureCodes[code] {
+		// A cloud that does not know the newer IncludePublicKey parameter may reject it, and
+		// the fingerprint is enough to compare.
+		// NOTE: no test covers this path because the emulator accepts the parameter.
+		d.logger.InfoContext(ctx, "DescribeKeyPairs with IncludePublicKey failed; retrying "+
+			"without it", "key_name", name, "error_code", code)
+		out, err = d.client.DescribeKeyPairs(ctx, &ec2.DescribeKeyPairsInput{
+			KeyNames: []string{name},
+		})
+	}
 	if err != nil {
 		return false, d.classify("DescribeKeyPairs "+name, err)
 	}
