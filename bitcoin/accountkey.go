@@ -14,8 +14,8 @@ import (
 type AccountKey struct {
 	network    *Network
 	script     ScriptType
-	receive    *hdkeychain.ExtendedKey
-	change     *hdkeychain.ExtendedKey
+	receive    *publicChain
+	change     *publicChain
 	descriptor string
 }
 
@@ -124,7 +124,7 @@ func newAccountKey(network *Network, script ScriptType, key keyExpression) (*Acc
 	return account, nil
 }
 
-func deriveChain(key *hdkeychain.ExtendedKey, path []uint32) (*hdkeychain.ExtendedKey, error) {
+func deriveChain(key *hdkeychain.ExtendedKey, path []uint32) (*publicChain, error) {
 	for _, index := range path {
 		child, err := key.Derive(index)
 		if err != nil {
@@ -133,7 +133,7 @@ func deriveChain(key *hdkeychain.ExtendedKey, path []uint32) (*hdkeychain.Extend
 		}
 		key = child
 	}
-	return key, nil
+	return newPublicChain(key)
 }
 
 // Network returns the network the key derives addresses for.

@@ -61,7 +61,7 @@ func (k *AccountKey) ChangeAddress(index uint32) (btcutil.Address, error) {
 	return derived.Address, err
 }
 
-func (k *AccountKey) derive(chain *hdkeychain.ExtendedKey, change bool,
+func (k *AccountKey) derive(chain *publicChain, change bool,
 	index uint32) (DerivedAddress, error) {
 	address, err := k.deriveAddress(chain, index)
 	if err != nil {
@@ -75,17 +75,13 @@ func (k *AccountKey) derive(chain *hdkeychain.ExtendedKey, change bool,
 		nil
 }
 
-func (k *AccountKey) deriveAddress(chain *hdkeychain.ExtendedKey,
+func (k *AccountKey) deriveAddress(chain *publicChain,
 	index uint32) (btcutil.Address, error) {
 	if index >= hdkeychain.HardenedKeyStart {
 		return nil, fmt.Errorf("%w: address index %d; expected 0 to %d",
 			ErrHardenedDerivation, index, hdkeychain.HardenedKeyStart-1)
 	}
-	child, err := chain.Derive(index)
-	if err != nil {
-		return nil, fmt.Errorf("deriving address index %d: %w", index, err)
-	}
-	publicKey, err := child.ECPubKey()
+	publicKey, err := chain.child(index)
 	if err != nil {
 		return nil, fmt.Errorf("deriving address index %d: %w", index, err)
 	}
