@@ -120,7 +120,7 @@ func (d *Driver) Endpoint() string { return d.endpointURL }
 func (d *Driver) Check(ctx context.Context) error {
 	regions, err := d.client.DescribeRegions(ctx, &ec2.DescribeRegionsInput{})
 	if err != nil {
-		return d.classify("DescribeRegions", err)
+		return d.classify(ctx, "DescribeRegions", err)
 	}
 	var names []string
 	for _, r := range regions.Regions {
@@ -132,7 +132,7 @@ func (d *Driver) Check(ctx context.Context) error {
 	}
 	zones, err := d.client.DescribeAvailabilityZones(ctx, &ec2.DescribeAvailabilityZonesInput{})
 	if err != nil {
-		return d.classify("DescribeAvailabilityZones", err)
+		return d.classify(ctx, "DescribeAvailabilityZones", err)
 	}
 	if d.cfg.AvailabilityZone == "" {
 		return nil

@@ -731,3 +731,25 @@ func TestLaunchSkipsConsoleWhenDisabled(t *testing.T) {
 			b.emu.Calls("GetConsoleOutput"))
 	}
 }
+
+func TestLaunchContextDeadline(t *testing.T) {
+	b := setup(t, ec2emu.Config{})
+	err := b.emu.InjectFault(ec2emu.Fault{
+		Action: "ImportKeyPair", Kind: ec2emu.FaultNone, Latency: 2 * time.Second, Count: 1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err = b.driver.Launch(ctx, b.request(t, "lease-deadline"))
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Launch error = %v, want the context deadline", err)
+	}
+	if errors.Is(err, ErrUnreachable) {
+		t.Errorf("Launch error = %v, want it not blamed on the endpoint", err)
+	}
+	if n := len(b.instancesOf("lease-deadline")); n != 0 {
+		t.Errorf("emulator has %d instances, want 0", n)
+	}
+}

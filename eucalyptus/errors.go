@@ -62,10 +62,14 @@ func apiErrorCode(err error) string {
 
 // classify wraps err from an EC2 call with the sentinel that names its cause, when the cause
 // is one a caller can act on: an unreachable endpoint, rejected credentials or an unknown
-// region. Other errors are returned wrapped with the operation name only.
-func (d *Driver) classify(operation string, err error) error {
+// region. Other errors, and any error of a call whose ctx has ended, are returned wrapped with
+// the operation name only.
+func (d *Driver) classify(ctx context.Context, operation string, err error) error {
 	if err == nil {
 		return nil
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("eucalyptus: %s: %w", operation, err)
 	}
 	if authFailureCodes[apiErrorCode(err)] {
 		// AWS and the emulator return AuthFailure with this message for a signature scoped to a
@@ -80,10 +84,6 @@ func (d *Driver) classify(operation string, err error) error {
 	if errors.As(err, &dnsErr) && dnsErr.IsNotFound && !d.endpointConfigured {
 		return fmt.Errorf("%w %q: the default endpoint %s does not resolve: %w",
 			ErrUnknownRegion, d.region, dnsErr.Name, err)
-	}
-	var canceled *smithy.CanceledError
-	if errors.As(err, &canceled) || errors.Is(err, context.Canceled) {
-		return fmt.Errorf("eucalyptus: %s: %w", operation, err)
 	}
 	// Connection errors include an attempt that timed out (Config.RequestTimeout).
 	if isConnectionError(err) {

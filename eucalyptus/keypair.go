@@ -32,7 +32,7 @@ func (d *Driver) importKeyPair(ctx context.Context, leaseID string, key ssh.Publ
 		return nil
 	}
 	if apiErrorCode(err) != "InvalidKeyPair.Duplicate" {
-		return d.classify("ImportKeyPair "+name, err)
+		return d.classify(ctx, "ImportKeyPair "+name, err)
 	}
 	same, err := d.keyPairHolds(ctx, name, key)
 	if err != nil {
@@ -64,7 +64,7 @@ func (d *Driver) keyPairHolds(ctx context.Context, name string, key ssh.PublicKe
 		})
 	}
 	if err != nil {
-		return false, d.classify("DescribeKeyPairs "+name, err)
+		return false, d.classify(ctx, "DescribeKeyPairs "+name, err)
 	}
 	if len(out.KeyPairs) != 1 {
 		return false, fmt.Errorf("eucalyptus: DescribeKeyPairs %s returned %d key pairs after "+
@@ -124,7 +124,7 @@ func (d *Driver) DeleteKeyPair(ctx context.Context, leaseID string) error {
 	name := KeyPairName(leaseID)
 	_, err := d.client.DeleteKeyPair(ctx, &ec2.DeleteKeyPairInput{KeyName: aws.String(name)})
 	if err != nil && apiErrorCode(err) != "InvalidKeyPair.NotFound" {
-		return d.classify("DeleteKeyPair "+name, err)
+		return d.classify(ctx, "DeleteKeyPair "+name, err)
 	}
 	d.logger.InfoContext(ctx, "deleted key pair", "key_name", name, "lease", leaseID)
 	return nil

@@ -164,7 +164,7 @@ func (d *Driver) Launch(ctx context.Context, req LaunchRequest) (Instance, error
 	}
 	out, err := d.client.RunInstances(ctx, input)
 	if err != nil {
-		return Instance{}, d.classify("RunInstances for lease "+req.LeaseID, err)
+		return Instance{}, d.classify(ctx, "RunInstances for lease "+req.LeaseID, err)
 	}
 	if len(out.Instances) != 1 {
 		return Instance{}, fmt.Errorf("eucalyptus: RunInstances for lease %s returned %d "+
@@ -272,7 +272,7 @@ func (d *Driver) tagInstance(ctx context.Context, instanceID string, tags []type
 		return fmt.Errorf("%w: %s", ErrInstanceNotFound, instanceID)
 	}
 	if err != nil {
-		return d.classify("CreateTags "+instanceID, err)
+		return d.classify(ctx, "CreateTags "+instanceID, err)
 	}
 	return nil
 }

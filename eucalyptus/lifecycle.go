@@ -35,7 +35,7 @@ func (d *Driver) Describe(ctx context.Context, instanceID string) (Instance, err
 		return Instance{}, fmt.Errorf("%w: %s", ErrInstanceNotFound, instanceID)
 	}
 	if err != nil {
-		return Instance{}, d.classify("DescribeInstances "+instanceID, err)
+		return Instance{}, d.classify(ctx, "DescribeInstances "+instanceID, err)
 	}
 	for _, reservation := range out.Reservations {
 		for _, instance := range reservation.Instances {
@@ -62,7 +62,7 @@ func (d *Driver) Terminate(ctx context.Context, instanceID string) error {
 		return nil
 	}
 	if err != nil {
-		return d.classify("TerminateInstances "+instanceID, err)
+		return d.classify(ctx, "TerminateInstances "+instanceID, err)
 	}
 	for _, change := range out.TerminatingInstances {
 		var previous, current types.InstanceStateName
@@ -111,7 +111,7 @@ func (d *Driver) ConsoleOutput(ctx context.Context, instanceID string) (string, 
 		return "", fmt.Errorf("%w: %s", ErrInstanceNotFound, instanceID)
 	}
 	if err != nil {
-		return "", d.classify("GetConsoleOutput "+instanceID, err)
+		return "", d.classify(ctx, "GetConsoleOutput "+instanceID, err)
 	}
 	encoded := aws.ToString(out.Output)
 	text, err := base64.StdEncoding.DecodeString(encoded)

@@ -188,7 +188,7 @@ func (d *Driver) listTagged(ctx context.Context) ([]Instance, error) {
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return nil, d.classify("DescribeInstances tagged "+TagLease, err)
+			return nil, d.classify(ctx, "DescribeInstances tagged "+TagLease, err)
 		}
 		for _, reservation := range page.Reservations {
 			for _, instance := range reservation.Instances {
