@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -18,6 +19,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/smithy-go/logging"
 )
+
+// awsRegionPattern matches the shape of AWS region names, such as us-east-1 or
+// us-gov-west-1, which become part of the endpoint's host name.
+var awsRegionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 
 // Driver launches, describes, terminates and reconciles instances over the EC2 API. It is safe
 // for concurrent use.
@@ -94,6 +99,11 @@ func New(ctx context.Context, cfg Config) (*Driver, error) {
 			"Config.Region or AWS_REGION for AWS", ErrMissingEndpoint)
 	}
 	if !d.endpointConfigured {
+		if !awsRegionPattern.MatchString(d.region) {
+			return nil, fmt.Errorf("%w %q: without an endpoint the region names an AWS "+
+				"endpoint, so it must look like us-east-1; set Config.Endpoint for another "+
+				"cloud", ErrUnknownRegion, d.region)
+		}
 		d.endpointURL = "https://ec2." + d.region + ".amazonaws.com"
 	}
 	// Only the access key id is kept, to name it in errors; it is not secret.

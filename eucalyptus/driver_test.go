@@ -682,6 +682,13 @@ func TestNewMissingEndpointAndRegion(t *testing.T) {
 	if !errors.Is(err, ErrMissingEndpoint) {
 		t.Fatalf("New error = %v, want ErrMissingEndpoint", err)
 	}
+	_, err = New(context.Background(), Config{
+		Region: "eucalyptus", AccessKeyID: testAccessKey, SecretAccessKey: testSecretKey,
+	})
+	if !errors.Is(err, ErrUnknownRegion) {
+		t.Errorf("New with a non-AWS region and no endpoint error = %v, want ErrUnknownRegion",
+			err)
+	}
 	_, err = New(context.Background(), Config{Endpoint: "ftp://cloud/"})
 	if !errors.Is(err, ErrInvalidRequest) {
 		t.Errorf("New with an ftp endpoint error = %v, want ErrInvalidRequest", err)
@@ -751,5 +758,18 @@ func TestLaunchContextDeadline(t *testing.T) {
 	}
 	if n := len(b.instancesOf("lease-deadline")); n != 0 {
 		t.Errorf("emulator has %d instances, want 0", n)
+	}
+}
+
+func TestNewAWSRegionWithoutEndpoint(t *testing.T) {
+	isolateAWSSettings(t)
+	d, err := New(context.Background(), Config{
+		Region: "eu-west-3", AccessKeyID: testAccessKey, SecretAccessKey: testSecretKey,
+	})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	if want := "https://ec2.eu-west-3.amazonaws.com"; d.Endpoint() != want {
+		t.Errorf("Endpoint() = %q, want %q", d.Endpoint(), want)
 	}
 }
