@@ -119,6 +119,9 @@ func (p params) fingerprint(ignore ...string) string {
 
 // matchGlob reports whether s matches pattern, in which "*" matches any run of characters and
 // "?" any one character, as EC2 filter values do.
+//
+// NOTE: EC2 also lets a backslash escape "*" and "?" to match them literally. This matcher
+// has no escapes.
 func matchGlob(pattern, s string) bool {
 	if !strings.ContainsAny(pattern, "*?") {
 		return pattern == s
@@ -128,12 +131,12 @@ func matchGlob(pattern, s string) bool {
 	pi, si, star, match := 0, 0, -1, 0
 	for si < len(str) {
 		switch {
-		case pi < len(p) && (p[pi] == '?' || p[pi] == str[si]):
-			pi++
-			si++
 		case pi < len(p) && p[pi] == '*':
 			star, match = pi, si
 			pi++
+		case pi < len(p) && (p[pi] == '?' || p[pi] == str[si]):
+			pi++
+			si++
 		case star >= 0:
 			pi = star + 1
 			match++

@@ -53,6 +53,8 @@ func TestMatchGlob(t *testing.T) {
 		{"*x*", "abc", false},
 		{"a*b*c", "aXbYbc", true},
 		{"*", "", true},
+		{"*", "*0", true},
+		{"a*", "a*b", true},
 	}
 	for _, tc := range cases {
 		if got := matchGlob(tc.pattern, tc.s); got != tc.want {
