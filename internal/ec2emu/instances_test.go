@@ -299,3 +299,36 @@ func TestInstanceIDErrors(t *testing.T) {
 	b.rawCall(t, url.Values{"Action": {"TerminateInstances"}}).
 		requireError(t, http.StatusBadRequest, "MissingParameter")
 }
+
+func TestDryRun(t *testing.T) {
+	b := setup(t)
+	in := runInput("", 1)
+	in.DryRun = aws.Bool(true)
+	_, err := b.client.RunInstances(ctx(t), in)
+	requireAPIError(t, err, "DryRunOperation")
+	if got := len(b.emu.Instances()); got != 0 {
+		t.Errorf("a dry run launched %d instances", got)
+	}
+	b.rawCall(t, url.Values{"Action": {"DescribeRegions"}, "DryRun": {"true"}}).
+		requireError(t, http.StatusPreconditionFailed, "DryRunOperation")
+}
+
+func TestInstanceSnapshot(t *testing.T) {
+	b := setup(t)
+	out, err := b.client.RunInstances(ctx(t), runInput("", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := aws.ToString(out.Instances[0].InstanceId)
+	inst, ok := b.emu.Instance(id)
+	if !ok {
+		t.Fatalf("Instance(%s) not found", id)
+	}
+	if inst.State != ec2emu.StatePending || len(inst.HostKeys) != 2 {
+		t.Errorf("Instance(%s) = state %s with %d host keys, want pending with 2", id,
+			inst.State, len(inst.HostKeys))
+	}
+	if _, ok := b.emu.Instance("i-00000000"); ok {
+		t.Errorf("Instance of an unknown id reported found")
+	}
+}

@@ -173,6 +173,24 @@ func (s *Server) Instances() []Instance {
 	return out
 }
 
+// Instance returns a snapshot of the instance with the given id, with State set for the current
+// time, and whether it is still visible.
+func (s *Server) Instance(id string) (Instance, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inst := s.instanceByID(id)
+	if inst == nil {
+		return Instance{}, false
+	}
+	state, visible := inst.stateAt(s.nowLocked(), s.cfg.Timings)
+	if !visible {
+		return Instance{}, false
+	}
+	c := inst.clone()
+	c.State = state
+	return *c, true
+}
+
 // KeyPairs returns a snapshot of the imported key pairs.
 func (s *Server) KeyPairs() []KeyPair {
 	s.mu.Lock()
@@ -277,6 +295,11 @@ func (s *Server) serveAction(w http.ResponseWriter, r *http.Request, requestID s
 			return
 		}
 	}
+	if p.get("DryRun") == "true" {
+		writeError(w, requestID, newAPIError(http.StatusPreconditionFailed, "DryRunOperation",
+			"Request would have succeeded, but DryRun flag is set."))
+		return
+	}
 	if fault.Kind.failsBefore() {
 		s.cfg.Logger.Info("ec2 fault injected", "action", action, "fault", fault.Kind)
 		writeError(w, requestID, fault.Kind.apiError())
@@ -310,7 +333,9 @@ func (s *Server) serveAction(w http.ResponseWriter, r *http.Request, requestID s
 	writeResponse(w, requestID, out)
 }
 
-// perform runs one action under the lock and saves the state if the action succeeded.
+// perform runs one action under the lock and saves the state if the action succeeded. When the
+// save fails the client gets InternalError although the change stays in memory, the way a
+// cloud may apply a call whose response is lost.
 func (s *Server) perform(handler actionHandler, p params) (any, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
