@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -379,5 +380,29 @@ func TestNewServerRejectsNegativeLimit(t *testing.T) {
 	_, err := NewServer(serverKey(t), ServerOptions{MaxPayloadBytes: -1})
 	if err == nil || !strings.Contains(err.Error(), "MaxPayloadBytes") {
 		t.Fatalf("error = %v, want one naming MaxPayloadBytes", err)
+	}
+}
+
+func TestNewServerLimitTooLarge(t *testing.T) {
+	t.Parallel()
+	// A limit so large that the envelope limit derived from it overflows an int64 would make
+	// every envelope fail to open.
+	_, err := NewServer(serverKey(t), ServerOptions{MaxPayloadBytes: math.MaxInt64})
+	if err == nil || !strings.Contains(err.Error(), "MaxPayloadBytes") {
+		t.Fatalf("error = %v, want one naming MaxPayloadBytes", err)
+	}
+
+	server := newTestServer(t, ServerOptions{MaxPayloadBytes: maxPayloadLimit})
+	customer := customerEd25519(t)
+	envelope, err := SealOrder([]byte(testOrder), customer, server.PublicKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	message, err := server.Open(bytes.NewReader(envelope), customer.PublicKey())
+	if err != nil {
+		t.Fatalf("Open with the largest limit: %v", err)
+	}
+	if string(message.Payload) != testOrder {
+		t.Errorf("payload = %q, want %q", message.Payload, testOrder)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
@@ -59,7 +60,13 @@ type openParams struct {
 // maxEnvelopeBytes is the armored input limit for a payload limit. Base64 adds a third and
 // line breaks add a little more; the rest covers key packets and signatures (an RSA-4096
 // signature is about 550 bytes).
-func maxEnvelopeBytes(maxPayload int64) int64 { return 2*maxPayload + 64<<10 }
+func maxEnvelopeBytes(maxPayload int64) int64 { return 2*maxPayload + envelopeOverhead }
+
+const envelopeOverhead = 64 << 10
+
+// maxPayloadLimit is the largest payload limit whose envelope limit, plus the one byte read
+// beyond it to detect an excess, still fits in an int64.
+const maxPayloadLimit = (math.MaxInt64 - envelopeOverhead - 1) / 2
 
 // open decrypts, reads at most params.maxPayload bytes and, once the body has been read to its
 // end, checks the signature. Until then the library has only hashed the data, so nothing is

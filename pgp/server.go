@@ -18,7 +18,8 @@ type Server struct {
 // ServerOptions configures a Server. The zero value is ready to use.
 type ServerOptions struct {
 	// MaxPayloadBytes is the largest decrypted order accepted; zero means DefaultMaxPayloadBytes.
-	// The armored envelope may be at most twice this plus 64 KiB.
+	// The armored envelope may be at most twice this plus 64 KiB, and Open holds it in memory
+	// whole. NewServer rejects a value so large that this bound overflows an int64.
 	MaxPayloadBytes int64
 	// Now returns the time at which keys must be valid; nil means time.Now.
 	Now func() time.Time
@@ -29,9 +30,9 @@ func NewServer(key *PrivateKey, options ServerOptions) (*Server, error) {
 	if key == nil {
 		return nil, fmt.Errorf("pgp: server key is required")
 	}
-	if options.MaxPayloadBytes < 0 {
-		return nil, fmt.Errorf("pgp: MaxPayloadBytes is %d; expected zero (default %d) or more",
-			options.MaxPayloadBytes, DefaultMaxPayloadBytes)
+	if options.MaxPayloadBytes < 0 || options.MaxPayloadBytes > maxPayloadLimit {
+		return nil, fmt.Errorf("pgp: MaxPayloadBytes is %d; expected zero (default %d) "+
+			"or more, up to %d", options.MaxPayloadBytes, DefaultMaxPayloadBytes, maxPayloadLimit)
 	}
 	server := &Server{key: key, maxPayload: options.MaxPayloadBytes, now: options.Now}
 	if server.maxPayload == 0 {
