@@ -2,6 +2,7 @@ package pgp
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"os/exec"
 	"strings"
@@ -288,4 +289,51 @@ func TestGnuPGServerKeyLoads(t *testing.T) {
 	}
 	_, err = ParsePrivateKey(armored, []byte("wrong"), time.Now())
 	requireErrorIs(t, err, ErrPassphrase)
+}
+
+func TestGnuPGExpiredAndRevokedKeys(t *testing.T) {
+	t.Parallel()
+	gpg := newGnuPG(t)
+	// Keys made two days ago whose parts expired after one day.
+	past := "--faked-system-time=" + time.Now().Add(-48*time.Hour).UTC().Format("20060102T150405") + "!"
+	makeKey := func(name, primaryUsage, primaryExpiry string, subkeys ...[3]string) string {
+		gpg.mustRun(nil, past, "--quick-gen-key", name, "ed25519", primaryUsage, primaryExpiry)
+		fingerprint := gpg.fingerprint(name)
+		for _, subkey := range subkeys {
+			gpg.mustRun(nil, past, "--quick-add-key", fingerprint, subkey[0], subkey[1], subkey[2])
+		}
+		return fingerprint
+	}
+	revoked := makeKey("revoked", "sign", "never", [3]string{"cv25519", "encr", "never"})
+	revocation, err := os.ReadFile(gpg.home + "/openpgp-revocs.d/" + revoked + ".rev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// gpg stores the certificate with a colon before the armor line so that it is not
+	// imported by accident.
+	gpg.importKey(bytes.ReplaceAll(revocation, []byte("\n:-----BEGIN"), []byte("\n-----BEGIN")))
+
+	cases := []struct {
+		name, fingerprint string
+		want              error
+	}{
+		{"expired primary", makeKey("expired primary", "sign", "1d",
+			[3]string{"cv25519", "encr", "never"}), ErrKeyExpired},
+		{"expired encryption subkey", makeKey("expired encryption", "sign", "never",
+			[3]string{"cv25519", "encr", "1d"}), ErrKeyExpired},
+		{"expired signing subkey", makeKey("expired signing", "cert", "never",
+			[3]string{"ed25519", "sign", "1d"}, [3]string{"cv25519", "encr", "never"}),
+			ErrKeyExpired},
+		{"revoked", revoked, ErrKeyRevoked},
+	}
+	for _, tc := range cases {
+		_, err := ParsePublicKey(gpg.exportPublic(tc.fingerprint), time.Now())
+		if !errors.Is(err, tc.want) {
+			t.Errorf("%s: error = %v, want errors.Is(%v)", tc.name, err, tc.want)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.fingerprint) {
+			t.Errorf("%s: error %q does not name key %s", tc.name, err, tc.fingerprint)
+		}
+	}
 }

@@ -81,14 +81,45 @@ func checkEntity(entity *openpgp.Entity, now time.Time, config *packet.Config) e
 		return err
 	}
 	if _, ok := entity.SigningKey(now, config); !ok {
-		return fmt.Errorf("%w: key %s has no valid key for signing at %s",
-			ErrUnusableKey, fingerprintOf(entity), now.UTC().Format(time.RFC3339))
+		return signingKeyError(entity, now, config)
 	}
 	if _, err := entity.EncryptionKeyWithError(now, config); err != nil {
 		return fmt.Errorf("%w: key %s has no valid key for encryption at %s: %v",
 			unusableKind(err), fingerprintOf(entity), now.UTC().Format(time.RFC3339), err)
 	}
 	return nil
+}
+
+// signingKeyError explains why an entity whose primary key is valid has no key for signing.
+// The library reports only that none was found, so when a subkey that was bound for signing is
+// expired or revoked, the error takes that kind and names the subkey.
+func signingKeyError(entity *openpgp.Entity, now time.Time, config *packet.Config) error {
+	at := now.UTC().Format(time.RFC3339)
+	for _, subkey := range entity.Subkeys {
+		if !boundForSigning(subkey) {
+			continue
+		}
+		_, err := subkey.Verify(now, config)
+		if kind := unusableKind(err); err != nil && kind != ErrUnusableKey {
+			return fmt.Errorf("%w: key %s has no valid key for signing at %s: "+
+				"signing subkey %s: %v", kind, fingerprintOf(entity), at,
+				subkey.PublicKey.KeyIdString(), err)
+		}
+	}
+	return fmt.Errorf("%w: key %s has no valid key for signing at %s",
+		ErrUnusableKey, fingerprintOf(entity), at)
+}
+
+// boundForSigning reports whether any binding signature of the subkey, verified or not, gives
+// it the signing flag. It reads the packets only, so it leaves the library's cache of verified
+// signatures alone.
+func boundForSigning(subkey openpgp.Subkey) bool {
+	for _, binding := range subkey.Bindings {
+		if binding.Packet.FlagsValid && binding.Packet.FlagSign {
+			return true
+		}
+	}
+	return false
 }
 
 // checkPrimaryValid checks that the primary key has a valid self-signature and is neither
