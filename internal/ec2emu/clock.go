@@ -14,8 +14,8 @@ type systemClock struct{}
 
 func (systemClock) Now() time.Time { return time.Now() }
 
-// ManualClock is a [Clock] that moves only when told to, for tests. It is safe for concurrent
-// use.
+// ManualClock is a [Clock] for tests that moves only through Advance and Set. It is safe for
+// concurrent use.
 type ManualClock struct {
 	mu  sync.Mutex
 	now time.Time

@@ -33,7 +33,7 @@ type Config struct {
 	InstanceTypes []InstanceType
 
 	// Timings sets how long instances stay in each transient state. Nil means
-	// [DefaultTimings]; a non-nil value is used as it is, so zero durations are instant.
+	// [DefaultTimings]. A non-nil value is used as it is, so zero durations are instant.
 	Timings *Timings
 
 	// Clock is the time source for instance states and launch times. Default the system
@@ -57,9 +57,9 @@ type Config struct {
 	// account's instance quota does. Default 20.
 	MaxInstances int
 
-	// PublicIPs are the public addresses handed out in turn, each at most once at a time.
-	// Default the documentation ranges 203.0.113.0/24, 198.51.100.0/24 and 192.0.2.0/24.
-	// When all are in use, instances get no public address.
+	// PublicIPs are the public addresses instances get: each launch takes the first one that
+	// no instance short of terminated holds. Default the documentation ranges 203.0.113.0/24,
+	// 198.51.100.0/24 and 192.0.2.0/24. When all are in use, instances get no public address.
 	PublicIPs []string
 
 	// Logger receives one line per request at debug level and faults at info level. Default
@@ -146,12 +146,14 @@ func (c Config) withDefaults() (Config, error) {
 				"secret (id %q)", id)
 		}
 	}
+
 	if c.Region == "" {
 		c.Region = "eucalyptus"
 	}
 	if len(c.Zones) == 0 {
 		c.Zones = []string{c.Region + "a"}
 	}
+
 	if len(c.Images) == 0 {
 		c.Images = DefaultImages
 	}
@@ -165,6 +167,7 @@ func (c Config) withDefaults() (Config, error) {
 			c.Images[i].Architecture = "x86_64"
 		}
 	}
+
 	if len(c.InstanceTypes) == 0 {
 		c.InstanceTypes = DefaultInstanceTypes
 	}
@@ -173,6 +176,7 @@ func (c Config) withDefaults() (Config, error) {
 			return c, fmt.Errorf("ec2emu: Config.InstanceTypes[%d].Name is empty", i)
 		}
 	}
+
 	if c.Timings == nil {
 		t := DefaultTimings
 		c.Timings = &t
@@ -180,6 +184,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Timings.Pending < 0 || c.Timings.ShuttingDown < 0 || c.Timings.TerminatedVisible < 0 {
 		return c, fmt.Errorf("ec2emu: Config.Timings has a negative duration: %+v", *c.Timings)
 	}
+
 	if c.Clock == nil {
 		c.Clock = systemClock{}
 	}

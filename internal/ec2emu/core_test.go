@@ -22,6 +22,7 @@ func TestLifecycleThroughSDK(t *testing.T) {
 	if aws.ToString(imported.KeyPairId) == "" {
 		t.Errorf("ImportKeyPair returned no key pair id")
 	}
+
 	run, err := b.client.RunInstances(ctx(t), &ec2.RunInstancesInput{
 		ImageId:      aws.String(testImage),
 		InstanceType: types.InstanceType("m1.small"),
@@ -44,6 +45,7 @@ func TestLifecycleThroughSDK(t *testing.T) {
 	if got := run.Instances[0].State.Name; got != types.InstanceStateNamePending {
 		t.Errorf("new instance state = %s, want pending", got)
 	}
+
 	b.emu.Advance(10 * time.Second)
 	desc, err := b.client.DescribeInstances(ctx(t), &ec2.DescribeInstancesInput{
 		Filters: []types.Filter{{Name: aws.String("tag:order"), Values: []string{"1"}}},
@@ -61,6 +63,7 @@ func TestLifecycleThroughSDK(t *testing.T) {
 	if aws.ToString(inst.InstanceId) != id {
 		t.Errorf("described id %s, want %s", aws.ToString(inst.InstanceId), id)
 	}
+
 	term, err := b.client.TerminateInstances(ctx(t), &ec2.TerminateInstancesInput{
 		InstanceIds: []string{id},
 	})

@@ -151,6 +151,7 @@ func TestCreateTags(t *testing.T) {
 	if got := b.emu.Instances()[0].Tags["lease"]; got != "L-9" {
 		t.Errorf("stored tag lease = %q, want L-9", got)
 	}
+
 	_, err = b.client.CreateTags(ctx(t), &ec2.CreateTagsInput{
 		Resources: []string{id, "i-0badc0de"},
 		Tags:      []types.Tag{{Key: aws.String("half"), Value: aws.String("done")}},
@@ -159,6 +160,7 @@ func TestCreateTags(t *testing.T) {
 	if _, tagged := b.emu.Instances()[0].Tags["half"]; tagged {
 		t.Errorf("a failed CreateTags tagged the existing instance")
 	}
+
 	_, err = b.client.CreateTags(ctx(t), &ec2.CreateTagsInput{
 		Resources: []string{id},
 		Tags:      []types.Tag{{Key: aws.String("aws:owner"), Value: aws.String("x")}},
@@ -187,6 +189,7 @@ func TestGetConsoleOutputHostKeys(t *testing.T) {
 	if pending.Output != nil {
 		t.Errorf("pending instance has console output %q", aws.ToString(pending.Output))
 	}
+
 	b.emu.Advance(time.Minute)
 	running, err := b.client.GetConsoleOutput(ctx(t), &ec2.GetConsoleOutputInput{
 		InstanceId: aws.String(id),
@@ -198,11 +201,13 @@ func TestGetConsoleOutputHostKeys(t *testing.T) {
 	if err != nil {
 		t.Fatalf("console output is not base64: %v", err)
 	}
+
 	text := strings.ReplaceAll(string(raw), "\r\n", "\n")
 	keys := block(t, text, "-----BEGIN SSH HOST KEY KEYS-----",
 		"-----END SSH HOST KEY KEYS-----")
 	fingerprints := block(t, text, "ec2: -----BEGIN SSH HOST KEY FINGERPRINTS-----",
 		"ec2: -----END SSH HOST KEY FINGERPRINTS-----")
+
 	stored := b.emu.Instances()[0].HostKeys
 	if len(keys) != len(stored) || len(fingerprints) != len(stored) {
 		t.Fatalf("console has %d keys and %d fingerprints, want %d of each",
@@ -221,6 +226,7 @@ func TestGetConsoleOutputHostKeys(t *testing.T) {
 				ssh.FingerprintSHA256(key))
 		}
 	}
+
 	_, err = b.client.GetConsoleOutput(ctx(t), &ec2.GetConsoleOutputInput{
 		InstanceId: aws.String("i-0000beef"),
 	})

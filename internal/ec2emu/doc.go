@@ -1,9 +1,11 @@
 // Package ec2emu is a local emulator of the EC2 Query API, close enough on the wire that the
-// real aws-sdk-go-v2 client and the AWS command line talk to it unchanged. It serves what an
-// instance lifecycle needs (RunInstances with ClientToken idempotency, DescribeInstances with
-// filters, TerminateInstances, key pairs, tags, console output with SSH host keys, images,
-// instance types, regions and zones) with Eucalyptus-style ids, instance state timings driven
-// by an injectable clock, optional persistence to a JSON file and injectable faults.
+// real aws-sdk-go-v2 client and the AWS command line talk to it unchanged.
+//
+// It serves the actions an instance lifecycle needs: RunInstances with ClientToken
+// idempotency, DescribeInstances with filters, TerminateInstances, key pairs, tags, console
+// output with SSH host keys, images, instance types, regions and zones. Ids are
+// Eucalyptus-style, state timings follow an injectable clock, the state can persist to a JSON
+// file, and faults can be injected.
 //
 // Every request must carry a valid AWS Signature Version 4 (service ec2) made with one of the
 // configured access keys, scoped to one of the configured regions, as on a real cloud.

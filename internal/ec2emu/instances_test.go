@@ -38,6 +38,7 @@ func TestRunInstancesClientToken(t *testing.T) {
 	if err != nil {
 		t.Fatalf("RunInstances: %v", err)
 	}
+
 	b.emu.Advance(time.Minute)
 	again, err := b.client.RunInstances(ctx(t), runInput("token-a", 2))
 	if err != nil {
@@ -57,11 +58,13 @@ func TestRunInstancesClientToken(t *testing.T) {
 	if got := len(b.emu.Instances()); got != 2 {
 		t.Errorf("instances after a repeated token = %d, want 2", got)
 	}
+
 	_, err = b.client.RunInstances(ctx(t), runInput("token-a", 3))
 	requireAPIError(t, err, "IdempotentParameterMismatch")
 	if got := len(b.emu.Instances()); got != 2 {
 		t.Errorf("instances after a mismatched token = %d, want 2", got)
 	}
+
 	other, err := b.client.RunInstances(ctx(t), runInput("token-b", 1))
 	if err != nil {
 		t.Fatalf("RunInstances with a new token: %v", err)
@@ -197,6 +200,7 @@ func TestStateTimings(t *testing.T) {
 	if err != nil {
 		t.Fatalf("RunInstances: %v", err)
 	}
+
 	id := aws.ToString(out.Instances[0].InstanceId)
 	state := func() types.InstanceStateName {
 		t.Helper()
@@ -208,6 +212,7 @@ func TestStateTimings(t *testing.T) {
 		}
 		return desc.Reservations[0].Instances[0].State.Name
 	}
+
 	steps := []struct {
 		advance time.Duration
 		want    types.InstanceStateName
@@ -221,6 +226,7 @@ func TestStateTimings(t *testing.T) {
 			t.Fatalf("after %v more: state %s, want %s", step.advance, got, step.want)
 		}
 	}
+
 	for attempt := range 2 {
 		term, err := b.client.TerminateInstances(ctx(t), &ec2.TerminateInstancesInput{
 			InstanceIds: []string{id},
@@ -234,6 +240,7 @@ func TestStateTimings(t *testing.T) {
 				attempt+1, change.CurrentState.Name)
 		}
 	}
+
 	b.clock.Advance(10 * time.Second)
 	if got := state(); got != types.InstanceStateNameTerminated {
 		t.Fatalf("state 10s after terminate = %s, want terminated", got)
@@ -250,6 +257,7 @@ func TestStateTimings(t *testing.T) {
 	if got := aws.ToInt32(term.TerminatingInstances[0].CurrentState.Code); got != 48 {
 		t.Errorf("terminated state code = %d, want 48", got)
 	}
+
 	b.clock.Advance(time.Hour)
 	_, err = b.client.DescribeInstances(ctx(t), &ec2.DescribeInstancesInput{
 		InstanceIds: []string{id},

@@ -98,6 +98,7 @@ func TestDescribeKeyPairs(t *testing.T) {
 			t.Fatalf("ImportKeyPair %s: %v", name, err)
 		}
 	}
+
 	all, err := b.client.DescribeKeyPairs(ctx(t), &ec2.DescribeKeyPairsInput{})
 	if err != nil {
 		t.Fatalf("DescribeKeyPairs: %v", err)
@@ -105,6 +106,7 @@ func TestDescribeKeyPairs(t *testing.T) {
 	if len(all.KeyPairs) != 2 {
 		t.Errorf("DescribeKeyPairs returned %d key pairs, want 2", len(all.KeyPairs))
 	}
+
 	byTag, err := b.client.DescribeKeyPairs(ctx(t), &ec2.DescribeKeyPairsInput{
 		Filters: []types.Filter{{Name: aws.String("tag:owner"), Values: []string{"b*"}}},
 	})
@@ -114,6 +116,7 @@ func TestDescribeKeyPairs(t *testing.T) {
 	if len(byTag.KeyPairs) != 1 || aws.ToString(byTag.KeyPairs[0].KeyName) != "beta" {
 		t.Errorf("DescribeKeyPairs tag:owner=b* returned %+v, want beta only", byTag.KeyPairs)
 	}
+
 	withKey, err := b.client.DescribeKeyPairs(ctx(t), &ec2.DescribeKeyPairsInput{
 		KeyNames: []string{"alpha"}, IncludePublicKey: aws.Bool(true),
 	})
@@ -123,6 +126,7 @@ func TestDescribeKeyPairs(t *testing.T) {
 	if aws.ToString(withKey.KeyPairs[0].PublicKey) == "" {
 		t.Errorf("DescribeKeyPairs IncludePublicKey returned no public key")
 	}
+
 	_, err = b.client.DescribeKeyPairs(ctx(t), &ec2.DescribeKeyPairsInput{
 		KeyNames: []string{"gamma"},
 	})

@@ -54,6 +54,7 @@ func (r rawRequest) do(t *testing.T) rawResponse {
 	if !r.form.Has("Version") && r.form.Has("Action") {
 		r.form.Set("Version", "2016-11-15")
 	}
+
 	var body string
 	target := r.url + "/"
 	if r.method == http.MethodGet {
@@ -70,6 +71,7 @@ func (r rawRequest) do(t *testing.T) rawResponse {
 	if r.method == http.MethodPost {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
 	}
+
 	sum := sha256.Sum256([]byte(body))
 	creds := aws.Credentials{AccessKeyID: r.accessKey, SecretAccessKey: r.secretKey}
 	err = v4.NewSigner().SignHTTP(t.Context(), creds, req, hex.EncodeToString(sum[:]), "ec2",
@@ -82,6 +84,7 @@ func (r rawRequest) do(t *testing.T) rawResponse {
 		req.Body = io.NopCloser(strings.NewReader(tampered))
 		req.ContentLength = int64(len(tampered))
 	}
+
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("raw request: %v", err)

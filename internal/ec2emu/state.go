@@ -26,8 +26,8 @@ var instanceStateCodes = map[string]int{
 	StateTerminated:   48,
 }
 
-// Instance is an emulated instance. [Server.Instances] returns copies with State set for the
-// current time; the stored record derives its state from the timestamps.
+// Instance is an emulated instance. The stored record derives its state from the timestamps,
+// and [Server.Instances] returns copies with State set for the current time.
 type Instance struct {
 	ID            string            `json:"id"`
 	ReservationID string            `json:"reservation_id"`
