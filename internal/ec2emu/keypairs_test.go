@@ -1,6 +1,10 @@
 package ec2emu_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/pem"
 	"net/http"
 	"net/url"
 	"os"
@@ -9,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"golang.org/x/crypto/ssh"
 )
 
 // Fingerprints of the keys in testdata, computed by OpenSSH 9 and OpenSSL 3:
@@ -73,6 +78,28 @@ func TestImportKeyPairErrors(t *testing.T) {
 
 	_, err = b.client.ImportKeyPair(ctx(t), &ec2.ImportKeyPairInput{
 		KeyName: aws.String("garbage"), PublicKeyMaterial: []byte("ssh-rsa notakey"),
+	})
+	requireAPIError(t, err, "InvalidKey.Format")
+
+	ecdsaKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sshECDSA, err := ssh.NewPublicKey(&ecdsaKey.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.client.ImportKeyPair(ctx(t), &ec2.ImportKeyPairInput{
+		KeyName: aws.String("ecdsa"), PublicKeyMaterial: ssh.MarshalAuthorizedKey(sshECDSA),
+	})
+	requireAPIError(t, err, "InvalidKey.Format")
+
+	privatePEM, err := ssh.MarshalPrivateKey(ecdsaKey, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.client.ImportKeyPair(ctx(t), &ec2.ImportKeyPairInput{
+		KeyName: aws.String("private"), PublicKeyMaterial: pem.EncodeToMemory(privatePEM),
 	})
 	requireAPIError(t, err, "InvalidKey.Format")
 
