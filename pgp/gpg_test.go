@@ -222,6 +222,13 @@ func TestGnuPGRejections(t *testing.T) {
 	_, err = server.Open(bytes.NewReader(signedOnly), customer)
 	requireErrorIs(t, err, ErrNotEncrypted)
 
+	clearsigned := gpg.mustRun([]byte(testOrder), "--clearsign", "--local-user", fingerprint)
+	_, err = server.Open(bytes.NewReader(clearsigned), customer)
+	requireErrorIs(t, err, ErrNotEncrypted)
+	if !strings.Contains(err.Error(), server.Fingerprint()) {
+		t.Errorf("clearsigned: error %q does not name the key to encrypt to", err)
+	}
+
 	hidden := gpg.mustRun([]byte(testOrder), "--armor", "--sign", "--encrypt", "--throw-keyids",
 		"--local-user", fingerprint, "--recipient", server.Fingerprint())
 	message, err := server.Open(bytes.NewReader(hidden), customer)

@@ -68,6 +68,9 @@ const envelopeOverhead = 64 << 10
 // beyond it to detect an excess, still fits in an int64.
 const maxPayloadLimit = (math.MaxInt64 - envelopeOverhead - 1) / 2
 
+// clearsignedType is the armor type of a cleartext signed message (gpg --clearsign).
+const clearsignedType = "PGP SIGNED MESSAGE"
+
 // open decrypts, reads at most params.maxPayload bytes and, once the body has been read to its
 // end, checks the signature. Until then the library has only hashed the data, so nothing is
 // returned before the end.
@@ -86,6 +89,10 @@ func open(ctx context.Context, envelope io.Reader, params openParams) (*Message,
 			return nil, fmt.Errorf("%w: no armored OpenPGP message found", ErrMalformed)
 		}
 		return nil, fmt.Errorf("%w: reading armor: %v", ErrMalformed, err)
+	}
+	if block.Type == clearsignedType {
+		return nil, fmt.Errorf("%w: it is a cleartext signed message; sign it and encrypt it "+
+			"to key %s", ErrNotEncrypted, params.recipient.Fingerprint())
 	}
 	if block.Type != openpgp.MessageType {
 		return nil, fmt.Errorf("%w: armored block is %q, expected %q",
