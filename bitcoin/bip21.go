@@ -39,8 +39,9 @@ type PaymentURI struct {
 	Label string
 	// Message describes the payment.
 	Message string
-	// Extra holds any other parameters in their order. Parsed URIs never carry a "req-"
-	// parameter here, because ParsePaymentURI rejects them.
+	// Extra holds any other parameters in their order. It must not repeat amount, label or
+	// message. Parsed URIs never carry a "req-" parameter here, because ParsePaymentURI
+	// rejects them.
 	Extra []URIParameter
 }
 
