@@ -53,6 +53,12 @@ type Config struct {
 	// of the 8 digits of Eucalyptus and of older AWS accounts.
 	LongIDs bool
 
+	// PropagationDelay is how long a new instance stays unknown to every action but the
+	// RunInstances that made it, as EC2's eventual consistency can leave DescribeInstances,
+	// CreateTags and TerminateInstances answering InvalidInstanceID.NotFound right after a
+	// launch. Default zero: new instances are visible at once.
+	PropagationDelay time.Duration
+
 	// MaxInstances limits how many instances may be pending or running at once, the way an
 	// account's instance quota does. Default 20.
 	MaxInstances int
@@ -185,6 +191,10 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("ec2emu: Config.Timings has a negative duration: %+v", *c.Timings)
 	}
 
+	if c.PropagationDelay < 0 {
+		return c, fmt.Errorf("ec2emu: Config.PropagationDelay %v is negative",
+			c.PropagationDelay)
+	}
 	if c.Clock == nil {
 		c.Clock = systemClock{}
 	}

@@ -32,7 +32,7 @@ func (s *Server) describeInstances(p params, now time.Time) (any, *apiError) {
 		candidates = found
 	} else {
 		for _, inst := range s.st.Instances {
-			if _, visible := inst.stateAt(now, s.cfg.Timings); visible {
+			if _, visible := inst.stateAt(now, s.cfg.Timings); visible && s.propagated(inst, now) {
 				candidates = append(candidates, inst)
 			}
 		}

@@ -297,6 +297,12 @@ func (s *Server) instanceXML(inst *Instance, now time.Time) instanceXML {
 // reserved for private use, so the names resolve nowhere.
 const dnsSuffix = ".eucalyptus.internal"
 
+// propagated reports whether the instance is old enough for actions other than its own
+// RunInstances to see it.
+func (s *Server) propagated(inst *Instance, now time.Time) bool {
+	return !now.Before(inst.LaunchTime.Add(s.cfg.PropagationDelay))
+}
+
 func privateDNSName(ip string) string {
 	return "ip-" + strings.ReplaceAll(ip, ".", "-") + dnsSuffix
 }
@@ -345,7 +351,7 @@ func (s *Server) lookupInstances(ids []string, now time.Time) ([]*Instance, *api
 			return nil, badRequest("InvalidInstanceID.Malformed", "Invalid id: \"%s\"", id)
 		}
 		inst := s.instanceByID(id)
-		if inst != nil {
+		if inst != nil && s.propagated(inst, now) {
 			if _, visible := inst.stateAt(now, s.cfg.Timings); visible {
 				found = append(found, inst)
 				continue

@@ -340,3 +340,36 @@ func TestInstanceSnapshot(t *testing.T) {
 		t.Errorf("Instance of an unknown id reported found")
 	}
 }
+
+func TestPropagationDelay(t *testing.T) {
+	b := setup(t, func(c *ec2emu.Config) { c.PropagationDelay = 2 * time.Second })
+	out, err := b.client.RunInstances(ctx(t), runInput("fresh", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := aws.ToString(out.Instances[0].InstanceId)
+	_, err = b.client.DescribeInstances(ctx(t), &ec2.DescribeInstancesInput{
+		InstanceIds: []string{id},
+	})
+	requireAPIError(t, err, "InvalidInstanceID.NotFound")
+	_, err = b.client.CreateTags(ctx(t), &ec2.CreateTagsInput{
+		Resources: []string{id},
+		Tags:      []types.Tag{{Key: aws.String("a"), Value: aws.String("b")}},
+	})
+	requireAPIError(t, err, "InvalidInstanceID.NotFound")
+	if got := describeIDs(t, b); len(got) != 0 {
+		t.Errorf("DescribeInstances lists %v before the delay passed", got)
+	}
+	again, err := b.client.RunInstances(ctx(t), runInput("fresh", 1))
+	if err != nil {
+		t.Fatalf("RunInstances with the same token during the delay: %v", err)
+	}
+	if got := aws.ToString(again.Instances[0].InstanceId); got != id {
+		t.Errorf("RunInstances with the same token returned %s, want %s", got, id)
+	}
+
+	b.emu.Advance(2 * time.Second)
+	if got := describeIDs(t, b); !slices.Equal(got, []string{id}) {
+		t.Errorf("DescribeInstances after the delay lists %v, want %s", got, id)
+	}
+}

@@ -61,6 +61,8 @@ func run(ctx context.Context, args []string, logOutput io.Writer, started func(u
 		"how long terminated instances stay shutting-down")
 	visible := flags.Duration("terminated-visible", defaults.TerminatedVisible,
 		"how long terminated instances stay visible")
+	propagation := flags.Duration("propagation-delay", 0,
+		"how long a new instance stays unknown to actions other than its RunInstances")
 	maxInstances := flags.Int("max-instances", 20, "how many instances may be active at once")
 	longIDs := flags.Bool("long-ids", false, "use 17-digit instance ids as AWS does today")
 	verbose := flags.Bool("v", false, "log every request")
@@ -90,10 +92,11 @@ func run(ctx context.Context, args []string, logOutput io.Writer, started func(u
 		Timings: &ec2emu.Timings{
 			Pending: *pending, ShuttingDown: *shuttingDown, TerminatedVisible: *visible,
 		},
-		StateFile:    *stateFile,
-		MaxInstances: *maxInstances,
-		LongIDs:      *longIDs,
-		Logger:       logger,
+		StateFile:        *stateFile,
+		PropagationDelay: *propagation,
+		MaxInstances:     *maxInstances,
+		LongIDs:          *longIDs,
+		Logger:           logger,
 	}
 	if *extraRegions != "" {
 		cfg.ExtraRegions = strings.Split(*extraRegions, ",")
