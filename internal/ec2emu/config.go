@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"regexp"
 	"time"
 )
@@ -226,6 +227,36 @@ func documentationAddresses() []string {
 		}
 	}
 	return addrs
+}
+
+// maxRangeAddresses bounds the addresses AddressRange expands, so a typo such as /8 cannot
+// allocate millions of strings.
+const maxRangeAddresses = 1 << 16
+
+// AddressRange returns the host addresses of an IPv4 prefix such as "127.0.1.0/24", without
+// the network and broadcast addresses of prefixes shorter than /31, for [Config].PublicIPs.
+func AddressRange(cidr string) ([]string, error) {
+	prefix, err := netip.ParsePrefix(cidr)
+	if err != nil || !prefix.Addr().Is4() {
+		return nil, fmt.Errorf("ec2emu: address range %q is invalid; expected an IPv4 prefix "+
+			"such as 127.0.1.0/24", cidr)
+	}
+	prefix = prefix.Masked()
+	size := 1 << (32 - prefix.Bits())
+	if size > maxRangeAddresses {
+		return nil, fmt.Errorf("ec2emu: address range %s holds %d addresses; the limit is %d",
+			cidr, size, maxRangeAddresses)
+	}
+	var out []string
+	addr := prefix.Addr()
+	for i := range size {
+		edge := i == 0 || i == size-1
+		if !edge || size <= 2 {
+			out = append(out, addr.String())
+		}
+		addr = addr.Next()
+	}
+	return out, nil
 }
 
 // regions returns Region followed by ExtraRegions.

@@ -373,3 +373,12 @@ func TestPropagationDelay(t *testing.T) {
 		t.Errorf("DescribeInstances after the delay lists %v, want %s", got, id)
 	}
 }
+
+func terminate(t *testing.T, b *testBundle, id string) {
+	t.Helper()
+	if _, err := b.client.TerminateInstances(ctx(t), &ec2.TerminateInstancesInput{
+		InstanceIds: []string{id},
+	}); err != nil {
+		t.Fatalf("TerminateInstances %s: %v", id, err)
+	}
+}

@@ -63,6 +63,9 @@ func run(ctx context.Context, args []string, logOutput io.Writer, started func(u
 		"how long terminated instances stay visible")
 	propagation := flags.Duration("propagation-delay", 0,
 		"how long a new instance stays unknown to actions other than its RunInstances")
+	publicRange := flags.String("public-ips", "",
+		"IPv4 prefix to hand out public addresses from, such as 127.0.1.0/24 "+
+			"(default: the documentation ranges of RFC 5737)")
 	maxInstances := flags.Int("max-instances", 20, "how many instances may be active at once")
 	longIDs := flags.Bool("long-ids", false, "use 17-digit instance ids as AWS does today")
 	verbose := flags.Bool("v", false, "log every request")
@@ -97,6 +100,13 @@ func run(ctx context.Context, args []string, logOutput io.Writer, started func(u
 		MaxInstances:     *maxInstances,
 		LongIDs:          *longIDs,
 		Logger:           logger,
+	}
+	if *publicRange != "" {
+		addrs, err := ec2emu.AddressRange(*publicRange)
+		if err != nil {
+			return err
+		}
+		cfg.PublicIPs = addrs
 	}
 	if *extraRegions != "" {
 		cfg.ExtraRegions = strings.Split(*extraRegions, ",")
