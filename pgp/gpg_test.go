@@ -229,6 +229,19 @@ func TestGnuPGRejections(t *testing.T) {
 		t.Errorf("clearsigned: error %q does not name the key to encrypt to", err)
 	}
 
+	binary := gpg.mustRun([]byte(testOrder), "--sign", "--encrypt",
+		"--local-user", fingerprint, "--recipient", server.Fingerprint())
+	_, err = server.Open(bytes.NewReader(binary), customer)
+	requireErrorIs(t, err, ErrMalformed)
+	if !strings.Contains(err.Error(), "--armor") {
+		t.Errorf("binary envelope: error %q does not ask for armor", err)
+	}
+	_, err = ParsePublicKey(gpg.mustRun(nil, "--export", fingerprint), time.Now())
+	requireErrorIs(t, err, ErrMalformed)
+	if !strings.Contains(err.Error(), "--armor") {
+		t.Errorf("binary key: error %q does not ask for armor", err)
+	}
+
 	hidden := gpg.mustRun([]byte(testOrder), "--armor", "--sign", "--encrypt", "--throw-keyids",
 		"--local-user", fingerprint, "--recipient", server.Fingerprint())
 	message, err := server.Open(bytes.NewReader(hidden), customer)

@@ -86,7 +86,7 @@ func open(ctx context.Context, envelope io.Reader, params openParams) (*Message,
 	block, err := armor.Decode(bytes.NewReader(armored))
 	if err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%w: no armored OpenPGP message found", ErrMalformed)
+			return nil, noArmorError(armored, openpgp.MessageType)
 		}
 		return nil, fmt.Errorf("%w: reading armor: %v", ErrMalformed, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	openpgp "github.com/ProtonMail/go-crypto/openpgp/v2"
 )
 
@@ -93,8 +94,7 @@ func readArmoredEntity(armored []byte, blockType string) (*openpgp.Entity, error
 	block, err := armor.Decode(bytes.NewReader(armored))
 	if err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%w: no armored OpenPGP block found; expected %q",
-				ErrMalformed, blockType)
+			return nil, noArmorError(armored, blockType)
 		}
 		return nil, fmt.Errorf("%w: reading armor: %v", ErrMalformed, err)
 	}
@@ -115,4 +115,16 @@ func readArmoredEntity(armored []byte, blockType string) (*openpgp.Entity, error
 			ErrMalformed, len(entities))
 	}
 	return entities[0], nil
+}
+
+// noArmorError explains input in which the armor decoder found no block. Input that starts
+// with a readable OpenPGP packet is binary output, as gpg writes it without --armor, so that
+// case gets a hint on how to armor it.
+func noArmorError(input []byte, blockType string) error {
+	if _, err := packet.Read(bytes.NewReader(input)); err == nil {
+		return fmt.Errorf("%w: the input is binary OpenPGP data; expected it ASCII-armored "+
+			"(gpg --armor), starting with -----BEGIN %s-----", ErrMalformed, blockType)
+	}
+	return fmt.Errorf("%w: no armored OpenPGP block found; expected one starting with "+
+		"-----BEGIN %s-----", ErrMalformed, blockType)
 }
