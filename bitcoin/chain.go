@@ -44,7 +44,7 @@ type ChainSource interface {
 	Subscribe(ctx context.Context) <-chan ChainUpdate
 }
 
-// UpdateKind tells what a ChainUpdate reports.
+// UpdateKind is what a ChainUpdate reports.
 type UpdateKind uint8
 
 const (

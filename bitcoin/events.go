@@ -9,7 +9,7 @@ import (
 	"github.com/btcsuite/btcd/wire"
 )
 
-// EventKind tells what happened to a payment.
+// EventKind is what happened to a payment.
 type EventKind uint8
 
 const (
@@ -52,8 +52,8 @@ func (k EventKind) String() string {
 }
 
 // PaymentEvent reports the state of one output paying a watched script. Events are keyed by
-// OutPoint and carry the payment's full state, so a consumer that sees one twice (after a
-// restart, the tracker repeats events of the blocks it rescans) changes nothing.
+// OutPoint and carry the payment's full state, so a consumer that handles one twice changes
+// nothing. After a restart the tracker repeats the events of the blocks it rescans.
 type PaymentEvent struct {
 	Kind EventKind
 	// OutPoint is the paying output: transaction id and output index.

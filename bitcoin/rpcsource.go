@@ -21,12 +21,13 @@ import (
 type NodeKind uint8
 
 const (
-	// NodeBitcoind polls: the source asks for the best block and the mempool every
-	// PollInterval, using only calls Bitcoin Core has (getblockcount, getbestblockhash,
-	// getblockhash, getblock with verbosity 0, getrawmempool, getrawtransaction).
+	// NodeBitcoind polls over HTTP: the source reads the best block and the mempool every
+	// PollInterval, using only calls Bitcoin Core has (getblockcount, getblockhash,
+	// getblock with verbosity 0, getrawmempool, getrawtransaction).
 	NodeBitcoind NodeKind = iota + 1
-	// NodeBtcd is pushed to: the source also opens btcd's websocket and registers for
-	// block and transaction notifications (notifyblocks, notifynewtransactions).
+	// NodeBtcd is pushed to: the source opens btcd's websocket, registers for block and
+	// transaction notifications (notifyblocks, notifynewtransactions) and sends the same
+	// calls over it.
 	NodeBtcd
 )
 
@@ -93,41 +94,46 @@ func (c RPCSourceConfig) withDefaults() (RPCSourceConfig, error) {
 
 // RPCSource is a ChainSource that reads a bitcoind or btcd node over JSON-RPC.
 type RPCSource struct {
-	cfg  RPCSourceConfig
-	http *jsonRPCClient
+	cfg RPCSourceConfig
+	// rpc sends the calls: over HTTP for bitcoind, over the websocket for btcd.
+	rpc rpcCaller
 
-	// ws is btcd's websocket client, nil for bitcoind; it reconnects by itself, with a
-	// growing delay of up to a minute, and registers its notifications again.
+	// ws is btcd's websocket client, nil for bitcoind. It reconnects by itself, waiting
+	// 5 s more after each failed attempt up to a minute, and registers its notifications
+	// again.
 	ws *rpcclient.Client
-	// subscriber receives pushed notifications; nil when nobody is subscribed.
+	// subscriber receives pushed notifications; nil without a subscription.
 	mu         sync.Mutex
 	subscriber *updateQueue
 	// connects counts websocket connections, to tell a reconnection from the first one.
 	connects int
-	// rescan asks the poller to replay the mempool after the websocket reconnected.
+	// rescan signals the poller to replay the mempool after the websocket reconnected.
 	rescan chan struct{}
 }
 
-// DialRPC checks that the node answers with the credentials given and returns a source for
-// it. For btcd it also opens the websocket for notifications. The error says whether the
+// DialRPC checks that the node accepts the credentials given and returns a source for it. For btcd it also opens the websocket for notifications. The error says whether the
 // node was unreachable or rejected the credentials, and where.
 func DialRPC(ctx context.Context, cfg RPCSourceConfig) (*RPCSource, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	client, err := newJSONRPCClient(cfg)
-	if err != nil {
-		return nil, err
-	}
-	source := &RPCSource{cfg: cfg, http: client, rescan: make(chan struct{}, 1)}
-	if _, err := source.Tip(ctx); err != nil {
-		return nil, err
-	}
+	source := &RPCSource{cfg: cfg, rescan: make(chan struct{}, 1)}
 	if cfg.Kind == NodeBtcd {
 		if err := source.openWebsocket(); err != nil {
 			return nil, err
 		}
+		source.rpc = &wsCaller{client: source.ws, host: cfg.Host, timeout: cfg.CallTimeout}
+	} else {
+		client, err := newJSONRPCClient(cfg)
+		if err != nil {
+			return nil, err
+		}
+		source.rpc = client
+	}
+	if _, err := source.Tip(ctx); err != nil {
+		source.Close()
+		return nil, err
 	}
 	return source, nil
 }
@@ -144,7 +150,7 @@ func (s *RPCSource) Close() {
 // so the pair is consistent even when a block arrives in between.
 func (s *RPCSource) Tip(ctx context.Context) (BlockID, error) {
 	var height int32
-	if err := s.http.call(ctx, "getblockcount", &height); err != nil {
+	if err := s.rpc.call(ctx, "getblockcount", &height); err != nil {
 		return BlockID{}, s.wrap("getblockcount", err)
 	}
 	hash, err := s.BlockHash(ctx, height)
@@ -162,9 +168,9 @@ func (s *RPCSource) Tip(ctx context.Context) (BlockID, error) {
 // BlockHash returns the hash of the best chain's block at height.
 func (s *RPCSource) BlockHash(ctx context.Context, height int32) (chainhash.Hash, error) {
 	var hexHash string
-	err := s.http.call(ctx, "getblockhash", &hexHash, height)
+	err := s.rpc.call(ctx, "getblockhash", &hexHash, height)
 	if code, ok := rpcErrorCode(err); ok {
-		// Bitcoin Core answers an out-of-range height with -8, btcd with -1.
+		// Bitcoin Core rejects an out-of-range height with code -8, btcd with -1.
 		if code == btcjson.ErrRPCInvalidParameter || code == btcjson.ErrRPCOutOfRange {
 			return chainhash.Hash{}, fmt.Errorf("block at height %d: %w", height, ErrNotFound)
 		}
@@ -183,7 +189,7 @@ func (s *RPCSource) BlockHash(ctx context.Context, height int32) (chainhash.Hash
 // Block returns the block with the hash, decoded from its raw serialisation.
 func (s *RPCSource) Block(ctx context.Context, hash chainhash.Hash) (*wire.MsgBlock, error) {
 	var hexBlock string
-	err := s.http.call(ctx, "getblock", &hexBlock, hash.String(), 0)
+	err := s.rpc.call(ctx, "getblock", &hexBlock, hash.String(), 0)
 	if code, ok := rpcErrorCode(err); ok && code == btcjson.ErrRPCBlockNotFound {
 		return nil, fmt.Errorf("block %s: %w", hash, ErrNotFound)
 	}
@@ -206,7 +212,7 @@ func (s *RPCSource) Block(ctx context.Context, hash chainhash.Hash) (*wire.MsgBl
 // Mempool returns the ids of the mempool's transactions.
 func (s *RPCSource) Mempool(ctx context.Context) ([]chainhash.Hash, error) {
 	var hexIDs []string
-	if err := s.http.call(ctx, "getrawmempool", &hexIDs, false); err != nil {
+	if err := s.rpc.call(ctx, "getrawmempool", &hexIDs, false); err != nil {
 		return nil, s.wrap("getrawmempool", err)
 	}
 	txids := make([]chainhash.Hash, len(hexIDs))
@@ -227,7 +233,7 @@ func (s *RPCSource) Transaction(ctx context.Context, txid chainhash.Hash) (*wire
 	error) {
 
 	var hexTx string
-	err := s.http.call(ctx, "getrawtransaction", &hexTx, txid.String(), 0)
+	err := s.rpc.call(ctx, "getrawtransaction", &hexTx, txid.String(), 0)
 	if code, ok := rpcErrorCode(err); ok && code == btcjson.ErrRPCNoTxInfo {
 		return nil, fmt.Errorf("transaction %s: %w", txid, ErrNotFound)
 	}

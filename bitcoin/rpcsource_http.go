@@ -25,6 +25,12 @@ var ErrAuthentication = errors.New("authentication failed: check rpcuser/rpcpass
 var ErrUnreachable = errors.New("node unreachable: check that it runs and listens for RPC " +
 	"on this address (rpcbind, rpcallowip, rpcport)")
 
+// rpcCaller sends one JSON-RPC call and decodes its result into result, if not nil. Errors
+// the node returns come back as *btcjson.RPCError.
+type rpcCaller interface {
+	call(ctx context.Context, method string, result any, params ...any) error
+}
+
 // jsonRPCClient sends JSON-RPC 1.0 requests over HTTP POST, as bitcoind and btcd accept
 // them. Unlike rpcclient's HTTP mode, it honours each call's context, sends calls
 // concurrently, and does not retry: retrying is the tracker's job.
@@ -48,7 +54,7 @@ func newJSONRPCClient(cfg RPCSourceConfig) (*jsonRPCClient, error) {
 		scheme = "https"
 		pool := x509.NewCertPool()
 		if len(cfg.Certificates) > 0 && !pool.AppendCertsFromPEM(cfg.Certificates) {
-			return nil, errors.New("bitcoin: rpc source: Certificates holds no PEM " +
+			return nil, errors.New("bitcoin: rpc source: Certificates contains no PEM " +
 				"certificate: expected the node's rpc.cert")
 		}
 		transport.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
@@ -70,8 +76,6 @@ type jsonRPCResponse struct {
 	Error  *btcjson.RPCError `json:"error"`
 }
 
-// call sends method with params and decodes the result into result, if not nil. Errors the
-// node returns come back as *btcjson.RPCError.
 func (c *jsonRPCClient) call(ctx context.Context, method string, result any,
 	params ...any) error {
 

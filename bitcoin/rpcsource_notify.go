@@ -80,8 +80,8 @@ func (s *RPCSource) Subscribe(ctx context.Context) <-chan ChainUpdate {
 	return out
 }
 
-// poll reads the best block, and the mempool when needed, until ctx ends. A failed read is
-// retried with a doubling delay of up to a minute; the first success after failures is
+// poll reads the best block, and the mempool when needed, until ctx ends. It retries a
+// failed read with a doubling delay of up to a minute. The first success after failures is
 // reported as UpdateReconnected and followed by a mempool replay.
 func (s *RPCSource) poll(ctx context.Context, queue *updateQueue) {
 	var (
@@ -235,8 +235,8 @@ func (s *RPCSource) openWebsocket() error {
 	return nil
 }
 
-// onWebsocketConnected runs on every websocket connection; after the first it reports the
-// reconnection and asks the poller to replay the mempool.
+// onWebsocketConnected runs on every websocket connection. After the first, it reports the
+// reconnection and signals the poller to replay the mempool.
 func (s *RPCSource) onWebsocketConnected() {
 	s.mu.Lock()
 	s.connects++

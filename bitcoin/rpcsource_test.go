@@ -118,6 +118,8 @@ func TestRPCSourceCatchesUpAfterOutage(t *testing.T) {
 	}
 	log.quiet(t)
 	proxy.restore(t)
+	// rpcclient retries the websocket 5 s after the first failed attempt, then 10 s.
+	log.timeout = 20 * time.Second
 
 	log.expect(t, EventConfirmed, outpointTo(t, confirmedTx, script), 1)
 	log.expect(t, EventMempool, outpointTo(t, pendingTx, script), 0)

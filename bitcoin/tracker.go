@@ -61,9 +61,9 @@ func (c TrackerConfig) withDefaults() (TrackerConfig, error) {
 	return c, nil
 }
 
-// Tracker follows payments to watched output scripts: it reads each new block and mempool
-// transaction once from a ChainSource, looks each output up in the watch set, and reports
-// what happens to matching outputs as PaymentEvents until they reach the configured depth.
+// Tracker follows payments to watched output scripts. It reads each new block and mempool
+// transaction once from a ChainSource and looks each output up in the watch set. What
+// happens to a matching output is reported as PaymentEvents until it reaches the depth.
 //
 // The cost of a block is one set lookup per output and one per input, whatever the number
 // of watched scripts; the tracker makes no per-address calls to the node.

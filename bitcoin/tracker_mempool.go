@@ -7,8 +7,8 @@ import (
 )
 
 // maxSignalling bounds the set of unconfirmed RBF-signalling transactions kept for
-// inheritance. Entries leave the set when their transaction is confirmed; ones evicted from
-// the mempool are never seen leaving, so the set is cleared when it grows past the bound.
+// inheritance. Entries leave the set when their transaction is confirmed. The tracker never
+// sees an eviction from the mempool, so the set is cleared when it grows past the bound.
 const maxSignalling = 200_000
 
 // signalsRBF reports whether tx signals replaceability explicitly (BIP125): an input with a

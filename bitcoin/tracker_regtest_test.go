@@ -293,7 +293,7 @@ func outpointTo(t *testing.T, tx *wire.MsgTx, script []byte) wire.OutPoint {
 }
 
 // waitCursorAtTip waits until the tracker has processed the node's best block.
-func waitCursorAtTip(t *testing.T, node *regtest.Node, cursors CursorStore) {
+func waitCursorAtTip(t testing.TB, node *regtest.Node, cursors CursorStore) {
 	t.Helper()
 	hash, height, err := node.BestBlock()
 	if err != nil {

@@ -237,7 +237,7 @@ func (t *Tracker) follow(tx *wire.MsgTx, txid chainhash.Hash, rbf bool) *tracked
 	return followed
 }
 
-// unfollow forgets a transaction.
+// unfollow stops following a transaction.
 func (t *Tracker) unfollow(followed *trackedTx) {
 	delete(t.txs, followed.txid)
 	for _, in := range followed.inputs {

@@ -15,23 +15,27 @@ import (
 // eventLog is an EventHandler that queues events for the test to read in order.
 type eventLog struct {
 	events chan PaymentEvent
+	// timeout bounds the wait for the next event.
+	timeout time.Duration
 }
 
-func newEventLog() *eventLog { return &eventLog{events: make(chan PaymentEvent, 1024)} }
+func newEventLog() *eventLog {
+	return &eventLog{events: make(chan PaymentEvent, 1024), timeout: 5 * time.Second}
+}
 
 func (l *eventLog) HandlePaymentEvent(_ context.Context, event PaymentEvent) error {
 	l.events <- event
 	return nil
 }
 
-// next returns the next event, failing the test if none comes within five seconds.
+// next returns the next event, failing the test if none comes within the timeout.
 func (l *eventLog) next(t *testing.T) PaymentEvent {
 	t.Helper()
 	select {
 	case event := <-l.events:
 		return event
-	case <-time.After(5 * time.Second):
-		t.Fatal("no payment event within 5s")
+	case <-time.After(l.timeout):
+		t.Fatalf("no payment event within %s", l.timeout)
 		return PaymentEvent{}
 	}
 }
