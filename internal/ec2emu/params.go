@@ -101,12 +101,12 @@ func (p params) tagSpecifications(resourceType string) ([]tag, *apiError) {
 	return out, nil
 }
 
-// fingerprint returns the parameters other than the protocol ones, in a canonical form, so
-// two requests with the same meaning compare equal.
-func (p params) fingerprint(ignore ...string) string {
+// fingerprint returns the parameters other than the protocol and presigning ones, in a
+// canonical form, so two requests with the same meaning compare equal.
+func (p params) fingerprint() string {
 	var parts []string
 	for name, values := range p {
-		if name == "Action" || name == "Version" || slices.Contains(ignore, name) {
+		if name == "Action" || name == "Version" || strings.HasPrefix(name, "X-Amz-") {
 			continue
 		}
 		for _, v := range values {

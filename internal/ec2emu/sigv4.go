@@ -4,9 +4,11 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -38,18 +40,29 @@ type authorization struct {
 	signature     string
 }
 
-// verifySignature checks the request's SigV4 signature against the configured secrets and
-// regions, and returns the access key id that signed it.
+// verifySignature checks the request's SigV4 signature, from the Authorization header or from
+// a presigned URL's query, against the configured secrets and regions. It returns the access
+// key id that signed the request.
 func (s *Server) verifySignature(req signedRequest, now time.Time) (string, *apiError) {
-	header := req.header.Get("Authorization")
-	if header == "" {
-		return "", newAPIError(http.StatusUnauthorized, "MissingAuthenticationToken",
+	var auth authorization
+	var apiErr *apiError
+	amzDate := req.header.Get("X-Amz-Date")
+	validFor := maxClockSkew
+	switch {
+	case req.query.Has("X-Amz-Algorithm"):
+		auth, validFor, apiErr = parsePresigned(req.query)
+		amzDate = req.query.Get("X-Amz-Date")
+		req.query = maps.Clone(req.query)
+		req.query.Del("X-Amz-Signature")
+	case req.header.Get("Authorization") != "":
+		auth, apiErr = parseAuthorization(req.header.Get("Authorization"))
+	default:
+		apiErr = newAPIError(http.StatusUnauthorized, "MissingAuthenticationToken",
 			"The request must contain a valid AWS access key ID and an AWS Signature "+
-				"Version 4 Authorization header")
+				"Version 4 Authorization header or presigned query")
 	}
-	auth, err := parseAuthorization(header)
-	if err != nil {
-		return "", err
+	if apiErr != nil {
+		return "", apiErr
 	}
 
 	secret, ok := s.cfg.Credentials[auth.accessKeyID]
@@ -64,17 +77,16 @@ func (s *Server) verifySignature(req signedRequest, now time.Time) (string, *api
 			auth.region)
 	}
 
-	amzDate := req.header.Get("X-Amz-Date")
 	signedAt, parseErr := time.Parse(amzDateLayout, amzDate)
 	if parseErr != nil {
 		return "", newAPIError(http.StatusBadRequest, "IncompleteSignature",
-			"X-Amz-Date header %q is missing or not in the form YYYYMMDDThhmmssZ", amzDate)
+			"X-Amz-Date %q is missing or not in the form YYYYMMDDThhmmssZ", amzDate)
 	}
 	if amzDate[:8] != auth.date {
 		return "", authFailure("Credential scope date %s does not match X-Amz-Date %s",
 			auth.date, amzDate)
 	}
-	if skew := now.Sub(signedAt); skew > maxClockSkew || skew < -maxClockSkew {
+	if age := now.Sub(signedAt); age > validFor || age < -maxClockSkew {
 		return "", badRequest("RequestExpired",
 			"Request has expired: signed at %s, server time %s", amzDate,
 			now.UTC().Format(amzDateLayout))
@@ -101,6 +113,47 @@ func (s *Server) verifySignature(req signedRequest, now time.Time) (string, *api
 		return "", authFailure("AWS was not able to validate the provided access credentials")
 	}
 	return auth.accessKeyID, nil
+}
+
+// maxPresignedExpiry is the longest X-Amz-Expires SigV4 allows, seven days.
+const maxPresignedExpiry = 7 * 24 * time.Hour
+
+// parsePresigned reads the X-Amz-* query parameters of a presigned URL and returns how long
+// after its signing time the URL stays valid.
+func parsePresigned(query url.Values) (authorization, time.Duration, *apiError) {
+	var auth authorization
+	incomplete := func(format string, args ...any) *apiError {
+		return newAPIError(http.StatusBadRequest, "IncompleteSignature",
+			"Presigned query is invalid: "+format, args...)
+	}
+	if algorithm := query.Get("X-Amz-Algorithm"); algorithm != sigV4Algorithm {
+		return auth, 0, incomplete("X-Amz-Algorithm is %q, expected %s", algorithm,
+			sigV4Algorithm)
+	}
+	scope := strings.Split(query.Get("X-Amz-Credential"), "/")
+	if len(scope) != 5 || scope[4] != "aws4_request" || scope[0] == "" {
+		return auth, 0, incomplete("expected X-Amz-Credential=ID/DATE/REGION/SERVICE/" +
+			"aws4_request")
+	}
+	signedHeaders, signature := query.Get("X-Amz-SignedHeaders"), query.Get("X-Amz-Signature")
+	if signedHeaders == "" || signature == "" {
+		return auth, 0, incomplete("X-Amz-SignedHeaders or X-Amz-Signature is missing")
+	}
+	seconds, err := strconv.Atoi(query.Get("X-Amz-Expires"))
+	expires := time.Duration(seconds) * time.Second
+	if err != nil || seconds < 1 || expires > maxPresignedExpiry {
+		return auth, 0, incomplete("X-Amz-Expires %q is not 1 to %d seconds",
+			query.Get("X-Amz-Expires"), int(maxPresignedExpiry.Seconds()))
+	}
+	auth = authorization{
+		accessKeyID:   scope[0],
+		date:          scope[1],
+		region:        scope[2],
+		service:       scope[3],
+		signedHeaders: strings.Split(signedHeaders, ";"),
+		signature:     signature,
+	}
+	return auth, expires, nil
 }
 
 // parseAuthorization parses
