@@ -7,8 +7,9 @@
 // Eucalyptus-style, state timings follow an injectable clock, the state can persist to a JSON
 // file, and faults can be injected.
 //
-// Every request must carry a valid AWS Signature Version 4 (service ec2) made with one of the
-// configured access keys, scoped to one of the configured regions, as on a real cloud.
+// Every request must carry a valid AWS Signature Version 4 (service ec2), in its Authorization
+// header or as a presigned URL, made with one of the configured access keys and scoped to one
+// of the configured regions, as on a real cloud.
 //
 // # Starting it from a Go test
 //

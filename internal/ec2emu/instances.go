@@ -30,6 +30,8 @@ func (s *Server) runInstances(p params, now time.Time) (any, *apiError) {
 					"Arguments on this idempotent request are inconsistent with arguments "+
 						"used in previous request(s) with client token %s", token)
 			}
+			// NOTE: once the reservation's instances are past TerminatedVisible and purged,
+			// the repeated call returns the reservation with no instances in it.
 			return &runInstancesResponse{reservationXML: s.reservation(prior.ReservationID,
 				now)}, nil
 		}
