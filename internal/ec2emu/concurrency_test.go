@@ -117,3 +117,18 @@ func TestEndpointWithEucalyptusPath(t *testing.T) {
 		t.Fatalf("DescribeRegions at /services/compute: %v", err)
 	}
 }
+
+func TestSetClockReplacesTimeSource(t *testing.T) {
+	b := setup(t)
+	if _, err := b.client.RunInstances(ctx(t), runInput("", 1)); err != nil {
+		t.Fatal(err)
+	}
+	later := ec2emu.NewManualClock(b.clock.Now().Add(time.Hour))
+	b.emu.SetClock(later)
+	if got := b.emu.Now(); !got.Equal(later.Now()) {
+		t.Errorf("Now after SetClock = %v, want %v", got, later.Now())
+	}
+	if got := b.emu.Instances()[0].State; got != ec2emu.StateRunning {
+		t.Errorf("state an hour later by the new clock = %s, want running", got)
+	}
+}

@@ -250,6 +250,24 @@ func TestAdminEndpoints(t *testing.T) {
 	if got := b.emu.Instances()[0].State; got != ec2emu.StateRunning {
 		t.Errorf("state after POST /_emu/advance?by=1m = %s, want running", got)
 	}
+	for _, endpoint := range []string{"/_emu/calls", "/_emu/faults"} {
+		req, err := http.NewRequest(http.MethodDelete, b.url+endpoint, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent {
+			t.Errorf("DELETE %s returned HTTP %d, want 204", endpoint, resp.StatusCode)
+		}
+	}
+	if got := b.emu.CallCounts(); len(got) != 0 {
+		t.Errorf("call counters after DELETE /_emu/calls = %v, want none", got)
+	}
+
 	resp, err = http.Post(b.url+"/_emu/faults", "application/json",
 		bytes.NewReader([]byte(`{"kind":"boom","count":1}`)))
 	if err != nil {
