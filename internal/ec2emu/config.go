@@ -55,8 +55,8 @@ type Config struct {
 	LongIDs bool
 
 	// PropagationDelay is how long a new instance stays unknown to every action but the
-	// RunInstances that made it, as EC2's eventual consistency can leave DescribeInstances,
-	// CreateTags and TerminateInstances answering InvalidInstanceID.NotFound right after a
+	// RunInstances that made it. EC2 is eventually consistent, so DescribeInstances,
+	// CreateTags and TerminateInstances may return InvalidInstanceID.NotFound right after a
 	// launch. Default zero: new instances are visible at once.
 	PropagationDelay time.Duration
 

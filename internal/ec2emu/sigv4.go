@@ -130,6 +130,7 @@ func parsePresigned(query url.Values) (authorization, time.Duration, *apiError) 
 		return auth, 0, incomplete("X-Amz-Algorithm is %q, expected %s", algorithm,
 			sigV4Algorithm)
 	}
+
 	scope := strings.Split(query.Get("X-Amz-Credential"), "/")
 	if len(scope) != 5 || scope[4] != "aws4_request" || scope[0] == "" {
 		return auth, 0, incomplete("expected X-Amz-Credential=ID/DATE/REGION/SERVICE/" +
@@ -139,12 +140,14 @@ func parsePresigned(query url.Values) (authorization, time.Duration, *apiError) 
 	if signedHeaders == "" || signature == "" {
 		return auth, 0, incomplete("X-Amz-SignedHeaders or X-Amz-Signature is missing")
 	}
+
 	seconds, err := strconv.Atoi(query.Get("X-Amz-Expires"))
 	expires := time.Duration(seconds) * time.Second
 	if err != nil || seconds < 1 || expires > maxPresignedExpiry {
 		return auth, 0, incomplete("X-Amz-Expires %q is not 1 to %d seconds",
 			query.Get("X-Amz-Expires"), int(maxPresignedExpiry.Seconds()))
 	}
+
 	auth = authorization{
 		accessKeyID:   scope[0],
 		date:          scope[1],
