@@ -406,3 +406,35 @@ func TestNewServerLimitTooLarge(t *testing.T) {
 		t.Errorf("payload = %q, want %q", message.Payload, testOrder)
 	}
 }
+
+func TestOpenSignatureFromClockAhead(t *testing.T) {
+	t.Parallel()
+	server := newTestServer(t, ServerOptions{})
+	customer := customerEd25519(t)
+	// The customer's clock runs ahead of the server's, so the signature is dated after the
+	// instant the server opens the envelope.
+	sealAt := func(ahead time.Duration) []byte {
+		t.Helper()
+		clock := func() time.Time { return time.Now().Add(ahead) }
+		envelope, err := seal([]byte(testOrder), customer, server.PublicKey(),
+			packetConfig(clock, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return envelope
+	}
+
+	message, err := server.Open(bytes.NewReader(sealAt(time.Minute)), customer.PublicKey())
+	if err != nil {
+		t.Fatalf("signature one minute ahead: %v", err)
+	}
+	if string(message.Payload) != testOrder {
+		t.Errorf("payload = %q, want %q", message.Payload, testOrder)
+	}
+
+	_, err = server.Open(bytes.NewReader(sealAt(time.Hour)), customer.PublicKey())
+	requireErrorIs(t, err, ErrBadSignature)
+	if !strings.Contains(err.Error(), "clock") {
+		t.Errorf("signature one hour ahead: error %q does not point at the clock", err)
+	}
+}

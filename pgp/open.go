@@ -18,6 +18,11 @@ import (
 // than an order or a set of credentials needs.
 const DefaultMaxPayloadBytes = 64 << 10
 
+// MaxClockSkew is how far after the opener's current time a signature may be dated. The
+// signer's clock may run ahead of the opener's, and without this margin a signature dated
+// even one second in the future is rejected.
+const MaxClockSkew = 5 * time.Minute
+
 // Message is the content of an opened envelope whose signature verified.
 type Message struct {
 	// Payload is the decrypted content.
@@ -135,8 +140,12 @@ func readMessage(ctx context.Context, packets io.Reader, params openParams) (*Me
 		signers:   params.signers,
 		found:     make(map[*openpgp.Entity]*PublicKey),
 	}
+	// The library checks the signature's date against this clock and nothing else, so
+	// moving it ahead admits a signer's clock that runs fast. Key validity is checked at the
+	// signature's date and, below, at params.now.
+	verifyAt := func() time.Time { return params.now().Add(MaxClockSkew) }
 	// The decompressed data holds the payload plus packet headers and signatures.
-	config := packetConfig(params.now, params.maxPayload+16<<10)
+	config := packetConfig(verifyAt, params.maxPayload+16<<10)
 	details, err := openpgp.ReadMessage(packets, keyring, nil, config)
 	if keyring.err != nil {
 		return nil, fmt.Errorf("looking up signer key: %w", keyring.err)
@@ -170,7 +179,7 @@ func readMessage(ctx context.Context, packets io.Reader, params openParams) (*Me
 		return nil, fmt.Errorf("%w: the signature was not checked", ErrBadSignature)
 	}
 	if details.SignatureError != nil {
-		return nil, signatureError(details, params.unknown)
+		return nil, signatureError(details, params.unknown, params.now())
 	}
 
 	signer := keyring.found[details.SignedBy.Entity]
@@ -217,14 +226,22 @@ func bodyError(err error) error {
 }
 
 // signatureError classifies the outcome of checking the signatures after the body was read.
-func signatureError(details *openpgp.MessageDetails, unknown error) error {
+func signatureError(details *openpgp.MessageDetails, unknown error, now time.Time) error {
 	err := details.SignatureError
 	issuer := "unknown"
+	var signedAt time.Time
 	if candidate := details.SelectedCandidate; candidate != nil {
 		issuer = fmt.Sprintf("%016X", candidate.IssuerKeyId)
+		if candidate.CorrespondingSig != nil {
+			signedAt = candidate.CorrespondingSig.CreationTime
+		}
 	}
 	var weak pgperrors.WeakAlgorithmError
 	switch {
+	case errors.Is(err, pgperrors.ErrSignatureExpired) && signedAt.After(now.Add(MaxClockSkew)):
+		return fmt.Errorf("%w: issuer key ID %s: the signature is dated %s, more than %v "+
+			"after this computer's time %s; check the signer's clock", ErrBadSignature, issuer,
+			signedAt.UTC().Format(time.RFC3339), MaxClockSkew, now.UTC().Format(time.RFC3339))
 	case errors.Is(err, pgperrors.ErrUnknownIssuer):
 		return fmt.Errorf("%w: issuer key ID %s", unknown, issuer)
 	case errors.Is(err, pgperrors.ErrKeyExpired):
