@@ -238,3 +238,37 @@ func TestGenerateKeyOptions(t *testing.T) {
 		t.Errorf("RSA3072 key has %d bits (%v)", bits, err)
 	}
 }
+
+func TestKeyFromClockAhead(t *testing.T) {
+	t.Parallel()
+	// A customer whose clock runs a minute fast makes a key and orders at once: to the
+	// server the key and the order's signature are dated in the future.
+	ahead := func() time.Time { return time.Now().Add(time.Minute) }
+	customer, err := GenerateKey(GenerateOptions{Name: "fast clock", Now: ahead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	public, err := ParsePublicKey(customer.PublicKey().Armored(), time.Now())
+	if err != nil {
+		t.Fatalf("key made a minute ahead: %v", err)
+	}
+	server := newTestServer(t, ServerOptions{})
+	envelope, err := seal([]byte(testOrder), customer, server.PublicKey(), packetConfig(ahead, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := server.Open(bytes.NewReader(envelope), public); err != nil {
+		t.Fatalf("order signed a minute ahead with that key: %v", err)
+	}
+
+	farAhead, err := GenerateKey(GenerateOptions{Name: "clock an hour fast",
+		Now: func() time.Time { return time.Now().Add(time.Hour) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = ParsePublicKey(farAhead.PublicKey().Armored(), time.Now())
+	requireErrorIs(t, err, ErrUnusableKey)
+	if !strings.Contains(err.Error(), "clock") {
+		t.Errorf("key made an hour ahead: error %q does not point at the clock", err)
+	}
+}

@@ -18,9 +18,9 @@ import (
 // than an order or a set of credentials needs.
 const DefaultMaxPayloadBytes = 64 << 10
 
-// MaxClockSkew is how far after the opener's current time a signature may be dated. The
-// signer's clock may run ahead of the opener's, and without this margin a signature dated
-// even one second in the future is rejected.
+// MaxClockSkew is how far after the current time a signature or a key may be dated. The
+// signer's clock may run ahead of this computer's, and without this margin a signature or a
+// freshly made key dated even one second in the future is rejected.
 const MaxClockSkew = 5 * time.Minute
 
 // Message is the content of an opened envelope whose signature verified.
@@ -188,7 +188,8 @@ func readMessage(ctx context.Context, packets io.Reader, params openParams) (*Me
 		return nil, fmt.Errorf("%w: signed by %s, the recipient's own key",
 			ErrWrongSigner, fingerprintOf(details.SignedBy.Entity))
 	}
-	if err := checkPrimaryValid(signer.entity, params.now(), config); err != nil {
+	signerNow := validityInstant(signer.entity, params.now())
+	if err := checkPrimaryValid(signer.entity, signerNow, config); err != nil {
 		return nil, fmt.Errorf("signer key: %w", err)
 	}
 	return &Message{

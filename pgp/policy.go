@@ -77,6 +77,13 @@ func checkEntity(entity *openpgp.Entity, now time.Time, config *packet.Config) e
 			return err
 		}
 	}
+	if created := entity.PrimaryKey.CreationTime; created.After(now.Add(MaxClockSkew)) {
+		return fmt.Errorf("%w: key %s was created at %s, more than %v after this computer's "+
+			"time %s; check the clock of the computer that made it", ErrUnusableKey,
+			fingerprintOf(entity), created.UTC().Format(time.RFC3339), MaxClockSkew,
+			now.UTC().Format(time.RFC3339))
+	}
+	now = validityInstant(entity, now)
 	if err := checkPrimaryValid(entity, now, config); err != nil {
 		return err
 	}
@@ -88,6 +95,24 @@ func checkEntity(entity *openpgp.Entity, now time.Time, config *packet.Config) e
 			unusableKind(err), fingerprintOf(entity), now.UTC().Format(time.RFC3339), err)
 	}
 	return nil
+}
+
+// validityInstant returns the instant at which to check the entity: now, or the creation of
+// its newest key when that lies in the future by at most MaxClockSkew. The clock of the
+// computer that made the key may run ahead, and no self-signature is valid before it was made.
+func validityInstant(entity *openpgp.Entity, now time.Time) time.Time {
+	at := now
+	latest := now.Add(MaxClockSkew)
+	consider := func(created time.Time) {
+		if created.After(at) && !created.After(latest) {
+			at = created
+		}
+	}
+	consider(entity.PrimaryKey.CreationTime)
+	for _, subkey := range entity.Subkeys {
+		consider(subkey.PublicKey.CreationTime)
+	}
+	return at
 }
 
 // signingKeyError explains why an entity whose primary key is valid has no key for signing.
