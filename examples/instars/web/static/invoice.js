@@ -1,0 +1,72 @@
+// Live invoice status: server-sent events, with polling when they are unavailable.
+(function () {
+  "use strict";
+  var live = document.getElementById("live");
+  if (!live) { return; }
+  var id = live.getAttribute("data-invoice");
+  var countdown = document.getElementById("countdown");
+  var expires = Date.parse(live.getAttribute("data-expires"));
+  var skew = 0;
+
+  function text(elementId, value) {
+    var el = document.getElementById(elementId);
+    if (el && el.textContent !== String(value)) { el.textContent = String(value); }
+  }
+
+  function show(inv) {
+    var state = document.getElementById("state");
+    state.textContent = inv.state;
+    state.className = "state state-" + inv.state;
+    text("substatus", inv.status && inv.status !== "None" ? "(" + inv.status + ")" : "");
+    text("message", inv.message);
+    text("confirmations", inv.confirmations);
+    text("required", inv.required_confirmations);
+    text("payments", inv.payments);
+    text("paid", inv.paid_sat);
+    text("confirmed", inv.confirmed_sat);
+    var progress = document.getElementById("confprogress");
+    progress.max = inv.required_confirmations;
+    progress.value = Math.min(inv.confirmations, inv.required_confirmations);
+    skew = Date.parse(inv.expires_at) - Date.now() - inv.seconds_left * 1000;
+    var link = document.getElementById("leaselink");
+    if (inv.lease) {
+      link.hidden = false;
+      link.innerHTML = "";
+      var a = document.createElement("a");
+      a.href = "/leases/" + encodeURIComponent(inv.lease.id);
+      a.id = "leaseanchor";
+      a.textContent = "Lease " + inv.lease.id + ": " + inv.lease.status +
+        (inv.lease.instance_running ? " (instance running)" : "");
+      link.appendChild(a);
+    }
+  }
+
+  function tick() {
+    if (!countdown) { return; }
+    var left = Math.max(0, Math.round((expires - skew - Date.now()) / 1000));
+    var m = Math.floor(left / 60), s = left % 60;
+    countdown.textContent = left > 0 ? m + " min " + (s < 10 ? "0" : "") + s + " s left" : "expired";
+  }
+  setInterval(tick, 1000);
+  tick();
+
+  function poll() {
+    fetch("/api/v1/invoices/" + encodeURIComponent(id), { headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (inv) { if (inv) { show(inv); } })
+      .catch(function () {})
+      .finally(function () { setTimeout(poll, 3000); });
+  }
+
+  if (window.EventSource) {
+    var source = new EventSource("/api/v1/invoices/" + encodeURIComponent(id) + "/events");
+    var failures = 0;
+    source.addEventListener("invoice", function (e) { failures = 0; show(JSON.parse(e.data)); });
+    source.onerror = function () {
+      failures++;
+      if (failures > 3) { source.close(); poll(); }
+    };
+  } else {
+    poll();
+  }
+}());
