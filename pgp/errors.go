@@ -25,7 +25,9 @@ var (
 	ErrUnknownSigner = errors.New("pgp: envelope is signed by an unknown key")
 
 	// ErrBadSignature means the signature, or the integrity check of the encrypted data, does not
-	// verify: the envelope was altered after it was sealed.
+	// verify: the envelope was altered after it was sealed. It also covers a signature made
+	// with a hash this package rejects (SHA-1, MD5, RIPEMD-160), one addressed to another
+	// recipient, and one dated more than MaxClockSkew in the future.
 	ErrBadSignature = errors.New("pgp: bad signature")
 
 	// ErrTooLarge means the envelope or its decrypted payload exceeds the configured size limit.
