@@ -2,7 +2,6 @@ package bitcoin
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"strings"
 
@@ -128,6 +127,18 @@ func decodeExtendedKey(token string) (decodedExtendedKey, error) {
 			ErrUnsupportedScript, version.prefix)
 	}
 
+	// BIP32 gives a master key (depth 0) no parent, so its parent fingerprint and child
+	// number must be zero. hdkeychain does not check this.
+	depth, parentFingerprint := payload[4], payload[5:9]
+	childNumber := payload[9:13]
+	if depth == 0 && (!bytes.Equal(parentFingerprint, make([]byte, 4)) ||
+		!bytes.Equal(childNumber, make([]byte, 4))) {
+		return decodedExtendedKey{}, fmt.Errorf("%w: %s has depth 0, which marks a master "+
+			"key, but a non-zero parent fingerprint %x or child number %x; expected both "+
+			"zero, as BIP32 requires", ErrInvalidAccountKey, redactKey(token),
+			parentFingerprint, childNumber)
+	}
+
 	hdVersion := chaincfg.TestNet3Params.HDPublicKeyID
 	if version.mainnet {
 		hdVersion = chaincfg.MainNetParams.HDPublicKeyID
@@ -138,8 +149,6 @@ func decodeExtendedKey(token string) (decodedExtendedKey, error) {
 		return decodedExtendedKey{}, fmt.Errorf("%w: %s: %v", ErrInvalidAccountKey,
 			redactKey(token), err)
 	}
-	parentFingerprint := make([]byte, 4)
-	binary.BigEndian.PutUint32(parentFingerprint, parsed.ParentFingerprint())
 	publicKey, err := parsed.ECPubKey()
 	if err != nil {
 		return decodedExtendedKey{}, fmt.Errorf("%w: %s: %v", ErrInvalidAccountKey,

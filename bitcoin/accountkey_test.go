@@ -182,6 +182,44 @@ func TestAccountKeyBIP32PublicDerivation(t *testing.T) {
 	}
 }
 
+// TestAccountKeyBIP32InvalidKeys checks the extended public keys of BIP32 test vector 5,
+// which every implementation must reject.
+func TestAccountKeyBIP32InvalidKeys(t *testing.T) {
+	tests := []struct {
+		name string
+		text string
+		want error
+	}{
+		{"public version with private key data", "xpub661MyMwAqRbcEYS8w7XLSVeEsBXy79zSzH1J8vCdxAZni" +
+			"ngWLdN3zgtU6LBpB85b3D2yc8sfvZU521AAwdZafEz7mnzBBsz4wKY5fTtTQBm", ErrPrivateKey},
+		{"public key prefix 04", "xpub661MyMwAqRbcEYS8w7XLSVeEsBXy79zSzH1J8vCdxAZningWLdN3zgtU6" +
+			"Txnt3siSujt9RCVYsx4qHZGc62TG4McvMGcAUjeuwZdduYEvFn", ErrInvalidAccountKey},
+		{"public key prefix 01", "xpub661MyMwAqRbcEYS8w7XLSVeEsBXy79zSzH1J8vCdxAZningWLdN3zgtU6" +
+			"N8ZMMXctdiCjxTNq964yKkwrkBJJwpzZS4HS2fxvyYUA4q2Xe4", ErrInvalidAccountKey},
+		{"zero depth with parent fingerprint", "xpub661no6RGEX3uJkY4bNnPcw4URcQTrSibUZ4NqJEw5eBk" +
+			"v7ovTwgiT91XX27VbEXGENhYRCf7hyEbWrR3FewATdCEebj6znwMfQkhRYHRLpJ", ErrInvalidAccountKey},
+		{"zero depth with child number", "xpub661MyMwAuDcm6CRQ5N4qiHKrJ39Xe1R1NyfouMKTTWcguwVcf" +
+			"rZJaNvhpebzGerh7gucBvzEQWRugZDuDXjNDRmXzSZe4c7mnTK97pTvGS8", ErrInvalidAccountKey},
+		{"unknown version with private key data", "DMwo58pR1QLEFihHiXPVykYB6fJmsTeHvyTp7hRThAt" +
+			"CX8CvYzgPcn8XnmdfHGMQzT7ayAmfo4z3gY5KfbrZWZ6St24UVf2Qgo6oujFktLHdHY4", ErrPrivateKey},
+		{"unknown version", "DMwo58pR1QLEFihHiXPVykYB6fJmsTeHvyTp7hRThAtCX8CvYzgPcn8XnmdfHPmHJi" +
+			"EDXkTiJTVV9rHEBUem2mwVbbNfvT2MTcAqj3nesx8uBf9", ErrInvalidAccountKey},
+		{"public key not on the curve", "xpub661MyMwAqRbcEYS8w7XLSVeEsBXy79zSzH1J8vCdxAZningWLd" +
+			"N3zgtU6Q5JXayek4PRsn35jii4veMimro1xefsM58PgBMrvdYre8QyULY", ErrInvalidAccountKey},
+	}
+	for _, test := range tests {
+		t.Run(test.name, func(t *testing.T) {
+			for _, text := range []string{test.text, "pkh(" + test.text + "/*)"} {
+				key, err := ParseAccountKey(text, Mainnet, ScriptTypeUnspecified)
+				if !errors.Is(err, test.want) {
+					t.Errorf("ParseAccountKey(%.20s…) error = %v (key %v), want %v", text, err,
+						key, test.want)
+				}
+			}
+		})
+	}
+}
+
 func TestAccountKeyForms(t *testing.T) {
 	tests := []struct {
 		name   string
