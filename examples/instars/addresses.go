@@ -58,6 +58,11 @@ func runAddresses(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *count < 1 || *count > maxAddressCount {
 		return fmt.Errorf("invalid --count %d: expected 1 to %d", *count, maxAddressCount)
 	}
+	// Checking --from on its own first keeps the sum below from wrapping around.
+	if *from > math.MaxInt32 {
+		return fmt.Errorf("invalid --from %d: expected 0 to %d, the highest unhardened index",
+			*from, math.MaxInt32)
+	}
 	lastIndex := uint64(*from) + uint64(*count) - 1
 	if lastIndex > math.MaxInt32 {
 		return fmt.Errorf("invalid --from %d with --count %d: the last index %d is above %d, "+

@@ -154,26 +154,29 @@ func (s *stack) invoiceView(ctx context.Context, inv *billing.Invoice) (invoiceJ
 
 // invoiceMessage says where the invoice stands, in the words a customer understands.
 func invoiceMessage(v invoiceJSON) string {
-	switch {
-	case v.Lease != nil && v.Lease.InstanceFinalized:
-		return "The lease has ended and its instance is terminated."
-	case v.Lease != nil && v.Lease.Status == string(billing.LeaseFailed):
-		return "The instance could not be launched; the payment is recorded as a refund."
-	case v.Lease != nil && v.Lease.InstanceRunning:
-		return "Paid. The instance is running: fetch the credentials."
-	case v.Lease != nil:
-		return "Paid. The instance is being launched."
-	case v.State == billing.StateSettled.String():
-		return "Paid in full."
-	case v.State == billing.StateProcessing.String():
+	switch v.State {
+	case billing.StateProcessing.String():
 		return "Payment received; waiting for confirmations."
-	case v.State == billing.StateExpired.String():
+	case billing.StateExpired.String():
 		return "Expired: no full payment arrived in time. Submit a new order."
-	case v.State == billing.StateInvalid.String():
+	case billing.StateInvalid.String():
 		return "Invalid: the payment was lost or not enough. See the status."
-	case v.PaidSat > 0:
-		return "Partly paid: pay the rest of the amount to the same address."
-	default:
+	case billing.StateNew.String():
+		if v.PaidSat > 0 {
+			return "Partly paid: pay the rest of the amount to the same address."
+		}
 		return "Waiting for payment."
+	}
+	switch {
+	case v.Lease == nil:
+		return "Paid in full."
+	case v.Lease.InstanceFinalized:
+		return "The lease has ended and its instance is terminated."
+	case v.Lease.Status == string(billing.LeaseFailed):
+		return "The instance could not be launched; the payment is recorded as a refund."
+	case v.Lease.InstanceRunning:
+		return "Paid. The instance is running: fetch the credentials."
+	default:
+		return "Paid. The instance is being launched."
 	}
 }
