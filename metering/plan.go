@@ -77,9 +77,15 @@ func (p Plan) validateUnits(errs *fieldErrors) {
 			fmt.Sprintf("at least min_units (%d) and at least 1", p.MinUnits))
 		return
 	}
-	if unit := p.Unit.Seconds(); unit > 0 && p.MaxUnits > MaxPaidSeconds/unit {
-		errs.add("max_units", p.MaxUnits, fmt.Sprintf(
-			"at most %d, so that the paid time fits in a time.Duration", MaxPaidSeconds/unit))
+	// NewLease rejects a purchase whose paid time plus grace exceeds MaxPaidSeconds, so a
+	// valid plan keeps its largest purchase below that.
+	grace := p.GraceSeconds
+	if grace < 0 || grace > MaxPaidSeconds {
+		grace = 0 // reported as a grace_seconds problem
+	}
+	if unit := p.Unit.Seconds(); unit > 0 && p.MaxUnits > (MaxPaidSeconds-grace)/unit {
+		errs.add("max_units", p.MaxUnits, fmt.Sprintf("at most %d, so that the paid time "+
+			"plus grace_seconds fits in a time.Duration", (MaxPaidSeconds-grace)/unit))
 	}
 	if _, err := p.Price.Times(p.MaxUnits); err != nil && p.Price.Sats >= 0 &&
 		p.Price.FiatMinor >= 0 {

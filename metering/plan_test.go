@@ -104,6 +104,12 @@ func TestPlanValidateRejects(t *testing.T) {
 		{"max below min", func(p *Plan) { p.MinUnits, p.MaxUnits = 5, 4 }, []string{"max_units"}},
 		{"paid time overflows", func(p *Plan) { p.MaxUnits = MaxPaidSeconds/86400 + 1 },
 			[]string{"max_units"}},
+		{"paid and grace time overflow", func(p *Plan) {
+			p.MaxUnits = MaxPaidSeconds / 86400
+			p.GraceSeconds = 2 * 86400
+		}, []string{"max_units"}},
+		{"grace leaves no room", func(p *Plan) { p.GraceSeconds = MaxPaidSeconds },
+			[]string{"max_units"}},
 		{"price overflows", func(p *Plan) {
 			p.Unit = UnitHour
 			p.Price = Price{Sats: math.MaxInt64 / 10}
@@ -150,6 +156,22 @@ func TestFieldErrorMessage(t *testing.T) {
 	want := "metering: invalid plan field min_units: got 0, expected at least 1"
 	if err == nil || err.Error() != want {
 		t.Errorf("Validate() = %v, want %q", err, want)
+	}
+}
+
+func TestPlanLargestPurchaseFits(t *testing.T) {
+	// A plan that validates must be able to sell its largest purchase.
+	plan := dailyPlan()
+	plan.MaxUnits = (MaxPaidSeconds - plan.GraceSeconds) / 86400
+	if err := plan.Validate(); err != nil {
+		t.Fatalf("Validate() = %v, want nil", err)
+	}
+	first, err := plan.NewExtension("invoice-1", plan.MaxUnits, time.Now())
+	if err != nil {
+		t.Fatalf("NewExtension(%d): %v", plan.MaxUnits, err)
+	}
+	if _, err := NewLease("lease-1", plan, first); err != nil {
+		t.Fatalf("NewLease with %d units: %v", plan.MaxUnits, err)
 	}
 }
 
