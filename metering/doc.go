@@ -12,7 +12,7 @@
 //
 // # Leases
 //
-// NewLease makes a pending lease from the first Extension; it copies the plan's grace period and
+// NewLease makes a pending lease from the first Extension. It copies the plan's grace period and
 // reminders, so later changes to the plan do not touch leases already sold. The paid time starts
 // with Start, when the instance is first seen running, rounded up to a whole second. From then on
 // End is StartedAt plus the paid seconds of all extensions not revoked, and GraceEnd is End plus
