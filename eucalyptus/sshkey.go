@@ -3,6 +3,7 @@ package eucalyptus
 import (
 	"bytes"
 	"crypto/rsa"
+	"encoding/base64"
 	"fmt"
 	"strings"
 
@@ -36,7 +37,7 @@ func ParseSSHPublicKey(line string) (ssh.PublicKey, error) {
 		return nil, fmt.Errorf("%w: the key has several lines; expected exactly one "+
 			"authorized_keys line", ErrInvalidSSHKey)
 	}
-	key, _, options, rest, err := ssh.ParseAuthorizedKey([]byte(text))
+	key, comment, options, rest, err := ssh.ParseAuthorizedKey([]byte(text))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %q is not in authorized_keys format (key type, base64 "+
 			"key, optional comment): %w", ErrInvalidSSHKey, abbreviate(text), err)
@@ -49,11 +50,32 @@ func ParseSSHPublicKey(line string) (ssh.PublicKey, error) {
 		return nil, fmt.Errorf("%w: text follows the key; expected exactly one key",
 			ErrInvalidSSHKey)
 	}
+	if containsPublicKey(comment) {
+		// The format takes everything after the key as its comment, so a second key pasted
+		// on the same line would be dropped without a word.
+		return nil, fmt.Errorf("%w: a second key follows the first on the same line; "+
+			"expected exactly one key", ErrInvalidSSHKey)
+	}
 	if _, ok := key.(*ssh.Certificate); ok {
 		return nil, fmt.Errorf("%w: %s is an SSH certificate; send the plain public key",
 			ErrInvalidSSHKey, key.Type())
 	}
 	return key, checkKeyStrength(key)
+}
+
+// containsPublicKey reports whether any word of an authorized_keys comment is a base64 SSH
+// public key.
+func containsPublicKey(comment string) bool {
+	for _, word := range strings.Fields(comment) {
+		blob, err := base64.StdEncoding.DecodeString(word)
+		if err != nil {
+			continue
+		}
+		if _, err := ssh.ParsePublicKey(blob); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // authorizedKeyLine returns key in authorized_keys format without a comment, the form sent to

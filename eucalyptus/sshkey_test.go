@@ -33,8 +33,9 @@ func newAuthorizedKey(t testing.TB) (string, ssh.PublicKey) {
 
 func TestParseSSHPublicKeyAccepts(t *testing.T) {
 	line, key := newAuthorizedKey(t)
-	for _, input := range []string{line, "  " + line + "\n", strings.Fields(line)[0] + " " +
-		strings.Fields(line)[1]} {
+	bare := strings.Fields(line)[0] + " " + strings.Fields(line)[1]
+	for _, input := range []string{line, "  " + line + "\n", bare,
+		bare + " work laptop (ssh-ed25519, 2024)"} {
 		got, err := ParseSSHPublicKey(input)
 		if err != nil {
 			t.Fatalf("ParseSSHPublicKey(%q): %v", input, err)
@@ -47,6 +48,7 @@ func TestParseSSHPublicKeyAccepts(t *testing.T) {
 
 func TestParseSSHPublicKeyRejects(t *testing.T) {
 	line, _ := newAuthorizedKey(t)
+	otherLine, _ := newAuthorizedKey(t)
 	_, private, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -74,6 +76,8 @@ func TestParseSSHPublicKeyRejects(t *testing.T) {
 		{"garbage", "hello world", "not in authorized_keys format"},
 		{"bad base64", "ssh-ed25519 !!!notbase64", "not in authorized_keys format"},
 		{"two keys", line + "\n" + line, "several lines"},
+		{"two keys on one line", line + " " + otherLine, "second key"},
+		{"two keys joined by a tab", line + "\t" + otherLine, "second key"},
 		{"options", `command="/bin/sh" ` + line, "options"},
 		{"weak RSA", string(ssh.MarshalAuthorizedKey(weakKey)), "1024 bits"},
 		{"too long", "ssh-ed25519 " + strings.Repeat("A", maxSSHKeyLength), "bytes long"},
