@@ -1,0 +1,287 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// devProcess is `instars dev` running as a separate process, as a developer starts it.
+type devProcess struct {
+	url    string
+	dir    string
+	client string
+	env    []string
+}
+
+// buildBinaries builds the server and the client once for the test.
+func buildBinaries(t *testing.T) (server, client string) {
+	t.Helper()
+	dir := t.TempDir()
+	server, client = filepath.Join(dir, "instars"), filepath.Join(dir, "instars-client")
+	for _, b := range [][2]string{{server, "."}, {client, "../instars-client"}} {
+		cmd := exec.Command("go", "build", "-o", b[0], b[1])
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", b[1], err, out)
+		}
+	}
+	return server, client
+}
+
+func freeAddress(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startDev starts `instars dev` and waits for its welcome text; cleanup interrupts it and
+// checks that it exits.
+func startDev(t *testing.T, server, client string) *devProcess {
+	t.Helper()
+	dir := t.TempDir()
+	address := freeAddress(t)
+	cmd := exec.Command(server, "dev", "--data", filepath.Join(dir, "data"), "--listen", address)
+	cmd.Env = append(os.Environ(), "AWS_EC2_METADATA_DISABLED=true")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan string, 1)
+	go func() {
+		scanner := bufio.NewScanner(stdout)
+		var text strings.Builder
+		for scanner.Scan() {
+			text.WriteString(scanner.Text() + "\n")
+			if strings.Contains(scanner.Text(), "Press Ctrl-C") {
+				ready <- text.String()
+			}
+		}
+		close(ready)
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("instars dev exited with %v after Ctrl-C\n%s", err, stderr.String())
+			}
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Errorf("instars dev did not stop within 30 s of Ctrl-C")
+		}
+	})
+	select {
+	case text, ok := <-ready:
+		if !ok {
+			t.Fatalf("instars dev ended before it was ready:\n%s", stderr.String())
+		}
+		if !strings.Contains(text, "http://"+address+"/dev") {
+			t.Fatalf("welcome text does not name the dev tools URL:\n%s", text)
+		}
+	case <-time.After(5 * time.Minute):
+		t.Fatalf("instars dev not ready after 5 minutes:\n%s", stderr.String())
+	}
+	return &devProcess{url: "http://" + address, dir: dir, client: client,
+		env: append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"),
+			"INSTARS_SERVER=http://"+address)}
+}
+
+// runClient runs instars-client and returns its output; wantOK says whether it must succeed.
+func (d *devProcess) runClient(t *testing.T, wantOK bool, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(d.client, args...)
+	cmd.Env = d.env
+	cmd.Dir = d.dir
+	out, err := cmd.CombinedOutput()
+	if wantOK && err != nil {
+		t.Fatalf("instars-client %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	if !wantOK && err == nil {
+		t.Fatalf("instars-client %s succeeded, want a failure\n%s", strings.Join(args, " "),
+			out)
+	}
+	return string(out)
+}
+
+func (d *devProcess) post(t *testing.T, path string) {
+	t.Helper()
+	resp, err := http.Post(d.url+path, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var body bytes.Buffer
+		_, _ = body.ReadFrom(resp.Body)
+		t.Fatalf("POST %s: %s %s", path, resp.Status, body.String())
+	}
+}
+
+func (d *devProcess) getJSON(t *testing.T, path string, out any) {
+	t.Helper()
+	resp, err := http.Get(d.url + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", path, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+}
+
+// emulatorInstances returns the instances the emulator holds for a lease.
+func (d *devProcess) emulatorInstances(t *testing.T, leaseID string) []devInstance {
+	t.Helper()
+	var info devInfo
+	d.getJSON(t, "/api/v1/dev/status", &info)
+	var out []devInstance
+	for _, i := range info.Instances {
+		if i.Lease == leaseID {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+var (
+	invoicePattern = regexp.MustCompile(`(?m)^Invoice\s+(inv_\w+)`)
+	leasePattern   = regexp.MustCompile(`credentials (lease-\w+)`)
+)
+
+func TestDevModeEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a regtest node, the emulator and the server")
+	}
+	server, client := buildBinaries(t)
+	dev := startDev(t, server, client)
+
+	out := dev.runClient(t, true, "plans")
+	if !strings.Contains(out, "small-hour") {
+		t.Fatalf("plans does not list small-hour:\n%s", out)
+	}
+	dev.runClient(t, true, "keygen", "--out", "customer.asc")
+	sshKey := "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl e2e"
+	if err := os.WriteFile(filepath.Join(dev.dir, "id.pub"), []byte(sshKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dev.runClient(t, false, "order", "--plan", "small-hour", "--ssh-key", "id.pub")
+
+	out = dev.runClient(t, true, "--key", "customer.asc", "order", "--plan", "small-hour",
+		"--ssh-key", "id.pub")
+	match := invoicePattern.FindStringSubmatch(out)
+	if match == nil {
+		t.Fatalf("order printed no invoice ID:\n%s", out)
+	}
+	invoiceID := match[1]
+	if !strings.Contains(out, "bitcoin:bcrt1") {
+		t.Errorf("order printed no BIP21 URI:\n%s", out)
+	}
+
+	// Pay, then confirm: the dev policy asks for two confirmations.
+	dev.post(t, "/api/v1/dev/invoices/"+invoiceID+"/pay")
+	waitFor(t, "the payment in the mempool", 30*time.Second, func() bool {
+		var inv invoiceJSON
+		dev.getJSON(t, "/api/v1/invoices/"+invoiceID, &inv)
+		return inv.State == "Processing"
+	})
+	if n := len(dev.emulatorInstances(t, "")); n != 0 {
+		t.Errorf("emulator has %d unleased instances", n)
+	}
+	dev.post(t, "/api/v1/dev/mine?blocks=2")
+	out = dev.runClient(t, true, "--key", "customer.asc", "follow", "--timeout", "2m", invoiceID)
+	match = leasePattern.FindStringSubmatch(out)
+	if match == nil {
+		t.Fatalf("follow did not end with a running instance:\n%s", out)
+	}
+	leaseID := match[1]
+	instances := dev.emulatorInstances(t, leaseID)
+	if len(instances) != 1 || instances[0].State != "running" {
+		t.Fatalf("emulator instances of %s = %+v, want one running", leaseID, instances)
+	}
+
+	out = dev.runClient(t, true, "--key", "customer.asc", "credentials", leaseID)
+	if !strings.Contains(out, instances[0].ID) || !strings.Contains(out, instances[0].PublicIP) {
+		t.Errorf("credentials do not name instance %s at %s:\n%s", instances[0].ID,
+			instances[0].PublicIP, out)
+	}
+	if !strings.Contains(out, "SHA256:") {
+		t.Errorf("credentials carry no host key fingerprint:\n%s", out)
+	}
+	// Another customer's key cannot open them.
+	dev.runClient(t, true, "keygen", "--out", "other.asc")
+	out = dev.runClient(t, false, "--key", "other.asc", "credentials", leaseID)
+	if !strings.Contains(out, "use the key that made the order") {
+		t.Errorf("wrong key error does not say which key to use:\n%s", out)
+	}
+
+	// Past the paid hour and its ten-minute grace, the instance must be terminated.
+	dev.post(t, "/api/v1/dev/advance?by=75m")
+	waitFor(t, "the instance's termination", time.Minute, func() bool {
+		instances := dev.emulatorInstances(t, leaseID)
+		return len(instances) == 1 && (instances[0].State == "terminated" ||
+			instances[0].State == "shutting-down")
+	})
+	var lease leaseJSON
+	waitFor(t, "the lease's end", time.Minute, func() bool {
+		dev.getJSON(t, "/api/v1/leases/"+leaseID, &lease)
+		return lease.Status == "ended"
+	})
+	if lease.State != "terminated" {
+		t.Errorf("lease metering state = %q, want terminated", lease.State)
+	}
+	// An ended lease cannot be extended.
+	out = dev.runClient(t, false, "--key", "customer.asc", "extend", leaseID, "--ssh-key",
+		"id.pub")
+	if !strings.Contains(out, "cannot be extended") {
+		t.Errorf("extending an ended lease: %s", out)
+	}
+	fmt.Fprintln(os.Stderr, "end-to-end flow passed for", invoiceID, leaseID)
+}
+
+func TestClientReportsUnreachableServer(t *testing.T) {
+	_, client := buildBinaries(t)
+	cmd := exec.Command(client, "--server", "http://"+freeAddress(t), "plans")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("plans against a closed port succeeded:\n%s", out)
+	}
+	if !strings.Contains(string(out), "cannot reach the server") {
+		t.Errorf("error does not say the server is unreachable:\n%s", out)
+	}
+}
