@@ -70,18 +70,20 @@ func looksPrivate(token string) bool {
 	return isWIF(token)
 }
 
-// isWIF reports whether a token decodes as a wallet import format private key.
+// isWIF reports whether a token has the shape of a wallet import format private key: a
+// version byte, 32 key bytes, an optional compression flag and a checksum. Neither the flag
+// nor the checksum is checked, because a typing mistake in base58 text changes every byte
+// below it and the key must still be recognised, so that no error repeats it.
 func isWIF(token string) bool {
 	if len(token) < 50 || len(token) > 53 {
 		return false
 	}
-	payload, version, err := base58.CheckDecode(token)
-	if err != nil {
+	decoded := base58.Decode(token)
+	if len(decoded) != 1+32+4 && len(decoded) != 1+32+1+4 {
 		return false
 	}
-	isKeyVersion := version == chaincfg.MainNetParams.PrivateKeyID ||
-		version == chaincfg.TestNet3Params.PrivateKeyID
-	return isKeyVersion && (len(payload) == 32 || (len(payload) == 33 && payload[32] == 1))
+	return decoded[0] == chaincfg.MainNetParams.PrivateKeyID ||
+		decoded[0] == chaincfg.TestNet3Params.PrivateKeyID
 }
 
 // decodeExtendedKey decodes a base58 BIP32 extended public key of any registered version.
