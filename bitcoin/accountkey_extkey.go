@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/btcsuite/btcd/btcutil/base58"
 	"github.com/btcsuite/btcd/btcutil/hdkeychain"
@@ -94,6 +95,9 @@ func decodeExtendedKey(token string) (decodedExtendedKey, error) {
 			privateKeyKind(token), ErrPrivateKey)
 	}
 	decoded := base58.Decode(token)
+	if len(decoded) == 0 && token != "" {
+		return decodedExtendedKey{}, errNotBase58(token)
+	}
 	if len(decoded) != serializedExtendedKeyLen {
 		return decodedExtendedKey{}, fmt.Errorf("%w: %s is not a BIP32 extended key "+
 			"(decodes to %d bytes, expected %d); expected an xpub, ypub, zpub, tpub, upub "+
@@ -159,6 +163,23 @@ func decodeExtendedKey(token string) (decodedExtendedKey, error) {
 	key := hdkeychain.NewExtendedKey(hdVersion[:], publicKey.SerializeCompressed(),
 		parsed.ChainCode(), parentFingerprint, parsed.Depth(), parsed.ChildIndex(), false)
 	return decodedExtendedKey{key: key, version: version}, nil
+}
+
+// base58Alphabet is the alphabet of base58 text, which leaves out 0, O, I and l.
+const base58Alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+// errNotBase58 names the first character of a key that base58 does not use, so that the
+// operator can find a mistyped or pasted-in character.
+func errNotBase58(token string) error {
+	for position, character := range token {
+		if !strings.ContainsRune(base58Alphabet, character) {
+			return fmt.Errorf("%w: %s contains %q at position %d, which is not a base58 "+
+				"character (base58 leaves out 0, O, I and l); expected an xpub, ypub, zpub, "+
+				"tpub, upub or vpub", ErrInvalidAccountKey, redactKey(token), character,
+				utf8.RuneCountInString(token[:position])+1)
+		}
+	}
+	return fmt.Errorf("%w: %s is not base58 text", ErrInvalidAccountKey, redactKey(token))
 }
 
 func lookupKeyVersion(versionBytes []byte) (keyVersion, bool) {

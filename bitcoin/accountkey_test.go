@@ -400,6 +400,31 @@ func TestAccountKeyRejects(t *testing.T) {
 	}
 }
 
+// TestAccountKeyNamesInvalidCharacter checks that a character outside the base58 alphabet,
+// such as a zero typed for the letter O, is named in the error.
+func TestAccountKeyNamesInvalidCharacter(t *testing.T) {
+	tests := []struct {
+		name string
+		text string
+		want string
+	}{
+		{"zero for O", bip84AccountZpub[:20] + "0" + bip84AccountZpub[21:], `'0' at position 21`},
+		{"letter l", bip84AccountZpub[:30] + "l" + bip84AccountZpub[31:], `'l' at position 31`},
+		{"space in descriptor", "wpkh( " + bip32Vector2Xpub + "/0/*)", `' ' at position 1`},
+	}
+	for _, test := range tests {
+		t.Run(test.name, func(t *testing.T) {
+			_, err := ParseAccountKey(test.text, Mainnet, ScriptTypeUnspecified)
+			if !errors.Is(err, ErrInvalidAccountKey) {
+				t.Fatalf("error = %v, want ErrInvalidAccountKey", err)
+			}
+			if !strings.Contains(err.Error(), test.want) {
+				t.Errorf("error %q does not contain %q", err, test.want)
+			}
+		})
+	}
+}
+
 func TestDeriveRejectsHardenedIndex(t *testing.T) {
 	key := mustParseAccountKey(t, bip84AccountZpub, Mainnet, ScriptTypeUnspecified)
 	if _, err := key.DeriveReceive(hdkeychain.HardenedKeyStart); !errors.Is(err,
