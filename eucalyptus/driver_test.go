@@ -3,6 +3,9 @@ package eucalyptus
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"errors"
 	"log/slog"
 	"net"
@@ -12,6 +15,7 @@ import (
 	"time"
 
 	"github.com/instars/instars/internal/ec2emu"
+	"golang.org/x/crypto/ssh"
 )
 
 const (
@@ -463,6 +467,32 @@ func TestLaunchKeyConflict(t *testing.T) {
 	}
 	if n := len(b.instancesOf("lease-key")); n != 1 {
 		t.Errorf("emulator has %d instances for the lease, want 1", n)
+	}
+}
+
+func TestLaunchKeyTypeCloudRejects(t *testing.T) {
+	b := setup(t, ec2emu.Config{})
+	private, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ssh.NewPublicKey(&private.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := b.request(t, "lease-ecdsa")
+	req.SSHPublicKey = string(ssh.MarshalAuthorizedKey(key))
+
+	// The key is well formed, but the emulator, like AWS, imports only RSA and ed25519 keys.
+	_, err = b.driver.Launch(context.Background(), req)
+	if !errors.Is(err, ErrInvalidSSHKey) {
+		t.Fatalf("Launch error = %v, want ErrInvalidSSHKey", err)
+	}
+	if !strings.Contains(err.Error(), "ecdsa-sha2-nistp256") {
+		t.Errorf("error = %q, want the cloud's reason naming the key type", err)
+	}
+	if n := b.emu.Calls("RunInstances"); n != 0 {
+		t.Errorf("RunInstances called %d times after the key was rejected, want 0", n)
 	}
 }
 

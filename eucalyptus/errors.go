@@ -25,7 +25,7 @@ var (
 	// ErrUnknownRegion means the configured region is not one the cloud serves.
 	ErrUnknownRegion = errors.New("eucalyptus: unknown region")
 	// ErrInvalidSSHKey means the SSH public key of a launch request is not a single public key
-	// in authorized_keys format.
+	// in authorized_keys format, or the cloud rejected it (AWS imports only RSA and ed25519).
 	ErrInvalidSSHKey = errors.New("eucalyptus: invalid SSH public key")
 	// ErrKeyPairConflict means a key pair with the lease's name already exists and contains a
 	// different public key.

@@ -17,6 +17,16 @@ import (
 // KeyPairName returns the name of the EC2 key pair that contains a lease's SSH key.
 func KeyPairName(leaseID string) string { return "instars-" + leaseID }
 
+// keyRejectedCodes are the ImportKeyPair error codes for key material the cloud does not
+// accept, such as a key type it does not support (AWS imports only RSA and ed25519 keys) or an
+// RSA key size outside its range. The key name is valid by construction, so an invalid
+// parameter can only be the key.
+var keyRejectedCodes = map[string]bool{
+	"InvalidKey.Format":     true,
+	"InvalidKeyPair.Format": true,
+	"InvalidParameterValue": true,
+}
+
 // importKeyPair imports key as the lease's key pair. A key pair of that name that already
 // contains the same key counts as success, which makes the call safe to repeat and to retry after
 // a lost response. One that contains a different key is an ErrKeyPairConflict.
@@ -31,7 +41,12 @@ func (d *Driver) importKeyPair(ctx context.Context, leaseID string, key ssh.Publ
 			"fingerprint", ssh.FingerprintSHA256(key))
 		return nil
 	}
-	if apiErrorCode(err) != "InvalidKeyPair.Duplicate" {
+	code := apiErrorCode(err)
+	if keyRejectedCodes[code] {
+		return fmt.Errorf("%w: the cloud rejected the %s key %s: %w", ErrInvalidSSHKey,
+			key.Type(), ssh.FingerprintSHA256(key), err)
+	}
+	if code != "InvalidKeyPair.Duplicate" {
 		return d.classify(ctx, "ImportKeyPair "+name, err)
 	}
 	same, err := d.keyPairHolds(ctx, name, key)
