@@ -56,6 +56,8 @@ type OnChainGateway struct {
 	now         func() time.Time
 	logger      *slog.Logger
 
+	addresses *addressLookahead
+
 	mu   sync.Mutex
 	sink PaymentSink
 }
@@ -82,6 +84,7 @@ func NewOnChainGateway(config OnChainGatewayConfig) (*OnChainGateway, error) {
 		sum := sha256.Sum256([]byte(config.Account.Descriptor()))
 		g.accountName = "account-" + hex.EncodeToString(sum[:8])
 	}
+	g.addresses = newAddressLookahead(config.Account.ReceiveAddress)
 	if g.gapLimit == 0 {
 		g.gapLimit = DefaultGapLimit
 	}
@@ -123,7 +126,7 @@ func (g *OnChainGateway) CreatePaymentRequest(ctx context.Context, tx StoreTx,
 		if err != nil {
 			return PaymentRequest{}, err
 		}
-		address, err := g.account.ReceiveAddress(index)
+		address, err := g.addresses.address(index)
 		if errors.Is(err, hdkeychain.ErrInvalidChild) && attempt < 2 {
 			g.logger.WarnContext(ctx, "skipping derivation index without a valid key",
 				"account", g.accountName, "index", index)

@@ -231,7 +231,8 @@ func TestCheckGapLimit(t *testing.T) {
 	store := openSQLiteStore(t, &storeClock{now: invoiceStart})
 	account := testAccountKey(t)
 	gateway := &OnChainGateway{account: account, accountName: "acct", gapLimit: 3,
-		logger: slog.New(slog.DiscardHandler)}
+		addresses: newAddressLookahead(account.ReceiveAddress),
+		logger:    slog.New(slog.DiscardHandler)}
 	ctx := context.Background()
 	order := testOrder(testCustomer, "nonce-gaplimit-01")
 	if err := store.InsertOrder(ctx, order); err != nil {

@@ -44,8 +44,11 @@ type SQLStore struct {
 	dialect Dialect
 	db      *sql.DB
 	pool    *pgxpool.Pool
-	logger  *slog.Logger
-	now     func() time.Time
+	stmts   *sqliteStatements
+	// checkpointer is SQLite's background checkpointer; nil on PostgreSQL.
+	checkpointer *checkpointer
+	logger       *slog.Logger
+	now          func() time.Time
 }
 
 var _ Store = (*SQLStore)(nil)
@@ -97,6 +100,9 @@ func OpenSQLite(ctx context.Context, path string, opts *SQLStoreOptions) (*SQLSt
 	query.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", o.BusyTimeout.Milliseconds()))
 	query.Add("_pragma", "journal_mode(WAL)")
 	query.Add("_pragma", "synchronous(NORMAL)")
+	// The checkpointer copies the log into the database in the background; the automatic
+	// checkpoint, which would stall the commit that triggers it, is a backstop only.
+	query.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", backstopCheckpointPages))
 	query.Add("_pragma", "foreign_keys(ON)")
 	query.Set("_txlock", "immediate")
 	dsn := "file:" + path + "?" + query.Encode()
@@ -111,15 +117,26 @@ func OpenSQLite(ctx context.Context, path string, opts *SQLStoreOptions) (*SQLSt
 		_ = db.Close()
 		return nil, fmt.Errorf("unable to open SQLite database %s: %w", path, err)
 	}
+	stmts := &sqliteStatements{db: db, stmts: make(map[string]*sql.Stmt)}
 	s := &SQLStore{
-		storeQueries: storeQueries{conn: sqliteConn{db}, now: o.Now},
+		storeQueries: storeQueries{conn: sqliteConn{q: db, stmts: stmts}, now: o.Now},
 		dialect:      DialectSQLite,
+		stmts:        stmts,
 		db:           db,
 		logger:       o.Logger,
 		now:          o.Now,
 	}
 	if err := s.migrate(ctx); err != nil {
 		_ = db.Close()
+		return nil, err
+	}
+	if err := stmts.prepareAll(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	s.checkpointer, err = startCheckpointer(dsn, o.Logger)
+	if err != nil {
+		_ = s.Close()
 		return nil, err
 	}
 	return s, nil
@@ -176,6 +193,10 @@ func (s *SQLStore) Close() error {
 		s.pool.Close()
 		return nil
 	}
+	if s.checkpointer != nil {
+		s.checkpointer.stop()
+	}
+	s.stmts.close()
 	return s.db.Close()
 }
 
@@ -220,8 +241,8 @@ func (s *SQLStore) begin(ctx context.Context) (*storeTx, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &storeTx{storeQueries: storeQueries{conn: sqliteConn{tx}, now: s.now},
-		sqlTx: tx}, nil
+	conn := sqliteConn{q: tx, tx: tx, stmts: s.stmts}
+	return &storeTx{storeQueries: storeQueries{conn: conn, now: s.now}, sqlTx: tx}, nil
 }
 
 // storeTx is the StoreTx of a SQLStore.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -43,12 +45,112 @@ type sqlQuerier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-type sqliteConn struct{ q sqlQuerier }
+// sqliteConn runs queries on a SQLite database or transaction. Queries with arguments go
+// through prepared statements kept for the store's lifetime, because parsing a statement
+// costs as much as running one of the store's inserts.
+type sqliteConn struct {
+	q     sqlQuerier
+	tx    *sql.Tx // set when q is a transaction
+	stmts *sqliteStatements
+}
 
 func sqlitePlaceholders(query string) string { return strings.ReplaceAll(query, "$", "?") }
 
+// sqliteStatements caches one prepared statement per query text.
+type sqliteStatements struct {
+	db    *sql.DB
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt
+}
+
+// storeQueryTexts lists every query declared with storeQuery.
+var storeQueryTexts []string
+
+// storeQuery declares one of the store's queries, so that a SQLite store prepares it when it
+// opens; it returns the query unchanged.
+func storeQuery(query string) string {
+	storeQueryTexts = append(storeQueryTexts, query)
+	return query
+}
+
+// prepareAll prepares every declared query.
+func (c *sqliteStatements) prepareAll(ctx context.Context) error {
+	for _, query := range storeQueryTexts {
+		if _, err := c.prepare(ctx, query); err != nil {
+			return fmt.Errorf("unable to prepare %q: %w", firstWords(query), err)
+		}
+	}
+	return nil
+}
+
+func (c *sqliteStatements) lookup(query string) (*sql.Stmt, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	stmt, ok := c.stmts[query]
+	return stmt, ok
+}
+
+func (c *sqliteStatements) prepare(ctx context.Context, query string) (*sql.Stmt, error) {
+	stmt, err := c.db.PrepareContext(ctx, sqlitePlaceholders(query))
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if existing, ok := c.stmts[query]; ok {
+		_ = stmt.Close()
+		return existing, nil
+	}
+	c.stmts[query] = stmt
+	return stmt, nil
+}
+
+// firstWords returns the start of a query, for errors.
+func firstWords(query string) string {
+	words := strings.Fields(query)
+	return strings.Join(words[:min(len(words), 4)], " ")
+}
+
+func (c *sqliteStatements) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, stmt := range c.stmts {
+		_ = stmt.Close()
+	}
+	clear(c.stmts)
+}
+
+// statement returns the prepared statement for the query, bound to the transaction if any.
+func (c sqliteConn) statement(ctx context.Context, query string) (*sql.Stmt, error) {
+	stmt, ok := c.stmts.lookup(query)
+	switch {
+	case ok && c.tx != nil:
+		return c.tx.StmtContext(ctx, stmt), nil
+	case ok:
+		return stmt, nil
+	case c.tx != nil:
+		// Preparing on the database could wait for the connection this transaction
+		// holds, so an undeclared query is prepared for the transaction only.
+		return c.tx.PrepareContext(ctx, sqlitePlaceholders(query))
+	default:
+		return c.stmts.prepare(ctx, query)
+	}
+}
+
 func (c sqliteConn) exec(ctx context.Context, query string, args ...any) (int64, error) {
-	res, err := c.q.ExecContext(ctx, sqlitePlaceholders(query), args...)
+	var (
+		res sql.Result
+		err error
+	)
+	if len(args) == 0 {
+		// Unprepared, so that a migration's several statements run in one call.
+		res, err = c.q.ExecContext(ctx, query)
+	} else {
+		var stmt *sql.Stmt
+		if stmt, err = c.statement(ctx, query); err == nil {
+			res, err = stmt.ExecContext(ctx, args...)
+		}
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -56,7 +158,11 @@ func (c sqliteConn) exec(ctx context.Context, query string, args ...any) (int64,
 }
 
 func (c sqliteConn) query(ctx context.Context, query string, args ...any) (storeRows, error) {
-	rows, err := c.q.QueryContext(ctx, sqlitePlaceholders(query), args...)
+	stmt, err := c.statement(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := stmt.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -64,8 +170,17 @@ func (c sqliteConn) query(ctx context.Context, query string, args ...any) (store
 }
 
 func (c sqliteConn) queryRow(ctx context.Context, query string, args ...any) storeRow {
-	return sqliteRow{c.q.QueryRowContext(ctx, sqlitePlaceholders(query), args...)}
+	stmt, err := c.statement(ctx, query)
+	if err != nil {
+		return errorRow{err}
+	}
+	return sqliteRow{stmt.QueryRowContext(ctx, args...)}
 }
+
+// errorRow is a row whose Scan returns the error that prevented the query.
+type errorRow struct{ err error }
+
+func (r errorRow) Scan(...any) error { return r.err }
 
 type sqliteRows struct{ *sql.Rows }
 

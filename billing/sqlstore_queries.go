@@ -12,6 +12,69 @@ import (
 	"github.com/btcsuite/btcd/btcutil"
 )
 
+// The store's queries, prepared once per SQLite store (see storeQuery).
+var (
+	insertOrderSQL = storeQuery(`INSERT INTO orders
+		(id, customer, nonce, plan, extends_lease, payload, received_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`)
+	selectOrderSQL = storeQuery(`SELECT id, customer, payload, received_at
+		FROM orders WHERE id = $1`)
+	insertInvoiceSQL = storeQuery(`INSERT INTO invoices (` + invoiceColumns + `) VALUES ($1, $2,
+		$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
+		$21, $22, $23, $24, $25, $26, $27, $28, $29, 1)`)
+	selectInvoiceSQL = storeQuery("SELECT " + invoiceColumns +
+		" FROM invoices WHERE id = $1")
+	selectInvoiceByDestinationSQL = storeQuery("SELECT " + invoiceColumns +
+		" FROM invoices WHERE destination = $1")
+	updateInvoiceSQL = storeQuery(`UPDATE invoices SET state = $1, status = $2,
+		settlement_reverted = $3, paid = $4, confirmed = $5, updated_at = $6,
+		version = version + 1
+		WHERE id = $7 AND version = $8`)
+	selectInvoiceVersionSQL = storeQuery("SELECT version FROM invoices WHERE id = $1")
+	upsertPaymentSQL        = storeQuery(`INSERT INTO payments (invoice_id, txid, vout, amount,
+		confirmations, block_hash, block_height, signals_rbf, state, seen_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+		ON CONFLICT (invoice_id, txid, vout) DO UPDATE SET
+			amount = excluded.amount,
+			confirmations = excluded.confirmations,
+			block_hash = excluded.block_hash,
+			block_height = excluded.block_height,
+			signals_rbf = excluded.signals_rbf,
+			state = excluded.state,
+			seen_at = CASE WHEN excluded.seen_at < payments.seen_at
+				THEN excluded.seen_at ELSE payments.seen_at END,
+			updated_at = excluded.updated_at
+		WHERE payments.amount <> excluded.amount
+		   OR payments.confirmations <> excluded.confirmations
+		   OR payments.block_hash <> excluded.block_hash
+		   OR payments.block_height <> excluded.block_height
+		   OR payments.signals_rbf <> excluded.signals_rbf
+		   OR payments.state <> excluded.state
+		   OR excluded.seen_at < payments.seen_at`)
+	selectPaymentsSQL = storeQuery(`SELECT invoice_id, txid, vout, amount, confirmations,
+		block_hash, block_height, signals_rbf, state, seen_at, updated_at
+		FROM payments WHERE invoice_id = $1 ORDER BY seen_at, txid, vout`)
+	allocateIndexSQL = storeQuery(`INSERT INTO derivation_indexes (account, next_index)
+		VALUES ($1, 1)
+		ON CONFLICT (account) DO UPDATE SET next_index = derivation_indexes.next_index + 1
+		RETURNING next_index`)
+	selectDerivationUsageSQL = storeQuery(`SELECT
+		(SELECT next_index FROM derivation_indexes WHERE account = $1),
+		(SELECT MAX(derivation_index) FROM invoices WHERE account = $1 AND paid > 0)`)
+	selectCursorSQL = storeQuery(`SELECT block_hash, height
+		FROM chain_cursors WHERE name = $1`)
+	upsertCursorSQL = storeQuery(`INSERT INTO chain_cursors
+		(name, block_hash, height, updated_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (name) DO UPDATE SET block_hash = excluded.block_hash,
+			height = excluded.height, updated_at = excluded.updated_at`)
+	selectInvoicesByOrderSQL = storeQuery("SELECT " + invoiceColumns +
+		" FROM invoices WHERE order_id = $1 ORDER BY created_at, id")
+	selectWatchedInvoicesSQL = storeQuery("SELECT " + invoiceColumns + ` FROM invoices
+		WHERE status <> $1 AND state <> $2
+		  AND (monitoring_until >= $3 OR state = $4 OR settlement_reverted = 1)
+		ORDER BY created_at, id`)
+)
+
 // storeQueries implements Queries over a pool or a transaction.
 type storeQueries struct {
 	conn storeConn
@@ -20,9 +83,7 @@ type storeQueries struct {
 
 func (q storeQueries) InsertOrder(ctx context.Context, order *Order) error {
 	p := order.Payload
-	_, err := q.conn.exec(ctx, `INSERT INTO orders
-		(id, customer, nonce, plan, extends_lease, payload, received_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+	_, err := q.conn.exec(ctx, insertOrderSQL,
 		order.ID, order.Customer, p.Nonce, p.Plan, p.ExtendsLease, string(order.RawPayload),
 		unixMicros(order.ReceivedAt))
 	if detail, ok := uniqueViolation(err); ok {
@@ -44,7 +105,7 @@ func (q storeQueries) Order(ctx context.Context, id string) (*Order, error) {
 		receivedAt int64
 	)
 	err := q.conn.queryRow(ctx,
-		"SELECT id, customer, payload, received_at FROM orders WHERE id = $1", id).
+		selectOrderSQL, id).
 		Scan(&order.ID, &order.Customer, &payload, &receivedAt)
 	if errors.Is(err, errStoreNoRows) {
 		return nil, fmt.Errorf("order %s: %w", id, ErrNotFound)
@@ -74,9 +135,7 @@ func (q storeQueries) InsertInvoice(ctx context.Context, inv *Invoice) error {
 		return err
 	}
 	now := q.now()
-	_, err := q.conn.exec(ctx, `INSERT INTO invoices (`+invoiceColumns+`) VALUES ($1, $2,
-		$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-		$21, $22, $23, $24, $25, $26, $27, $28, $29, 1)`,
+	_, err := q.conn.exec(ctx, insertInvoiceSQL,
 		inv.ID, inv.OrderID, int64(inv.Amount), inv.Price.Currency, inv.Price.Amount,
 		inv.Rate.Currency, inv.Rate.MinorPerBTC, inv.Rate.Source,
 		unixMicros(inv.Rate.FetchedAt), inv.Method, inv.Destination, inv.PaymentURI,
@@ -119,7 +178,7 @@ func checkInvoiceForInsert(inv *Invoice) error {
 
 func (q storeQueries) Invoice(ctx context.Context, id string) (*Invoice, error) {
 	inv, err := scanInvoice(q.conn.queryRow(ctx,
-		"SELECT "+invoiceColumns+" FROM invoices WHERE id = $1", id))
+		selectInvoiceSQL, id))
 	if errors.Is(err, errStoreNoRows) {
 		return nil, fmt.Errorf("invoice %s: %w", id, ErrNotFound)
 	}
@@ -132,7 +191,7 @@ func (q storeQueries) Invoice(ctx context.Context, id string) (*Invoice, error) 
 func (q storeQueries) InvoiceByDestination(ctx context.Context, destination string) (
 	*Invoice, error) {
 	inv, err := scanInvoice(q.conn.queryRow(ctx,
-		"SELECT "+invoiceColumns+" FROM invoices WHERE destination = $1", destination))
+		selectInvoiceByDestinationSQL, destination))
 	if errors.Is(err, errStoreNoRows) {
 		return nil, fmt.Errorf("invoice for destination %s: %w", destination, ErrNotFound)
 	}
@@ -144,8 +203,7 @@ func (q storeQueries) InvoiceByDestination(ctx context.Context, destination stri
 }
 
 func (q storeQueries) InvoicesByOrder(ctx context.Context, orderID string) ([]*Invoice, error) {
-	invoices, err := q.queryInvoices(ctx, "SELECT "+invoiceColumns+
-		" FROM invoices WHERE order_id = $1 ORDER BY created_at, id", orderID)
+	invoices, err := q.queryInvoices(ctx, selectInvoicesByOrderSQL, orderID)
 	if err != nil {
 		return nil, fmt.Errorf("unable to list invoices of order %s: %w", orderID, err)
 	}
@@ -153,10 +211,7 @@ func (q storeQueries) InvoicesByOrder(ctx context.Context, orderID string) ([]*I
 }
 
 func (q storeQueries) WatchedInvoices(ctx context.Context, now time.Time) ([]*Invoice, error) {
-	invoices, err := q.queryInvoices(ctx, "SELECT "+invoiceColumns+` FROM invoices
-		WHERE status <> $1 AND state <> $2
-		  AND (monitoring_until >= $3 OR state = $4 OR settlement_reverted = 1)
-		ORDER BY created_at, id`,
+	invoices, err := q.queryInvoices(ctx, selectWatchedInvoicesSQL,
 		int64(StatusMarked), int64(StateInvalid), unixMicros(now), int64(StateProcessing))
 	if err != nil {
 		return nil, fmt.Errorf("unable to list watched invoices: %w", err)
@@ -230,10 +285,7 @@ func (q storeQueries) UpdateInvoice(ctx context.Context, inv *Invoice) error {
 		return fmt.Errorf("invoice %s: invalid state %v/%v", inv.ID, inv.State, inv.Status)
 	}
 	now := q.now()
-	n, err := q.conn.exec(ctx, `UPDATE invoices SET state = $1, status = $2,
-		settlement_reverted = $3, paid = $4, confirmed = $5, updated_at = $6,
-		version = version + 1
-		WHERE id = $7 AND version = $8`,
+	n, err := q.conn.exec(ctx, updateInvoiceSQL,
 		int64(inv.State), int64(inv.Status), boolToInt(inv.SettlementReverted),
 		int64(inv.Paid), int64(inv.Confirmed), unixMicros(now), inv.ID, inv.Version)
 	if err != nil {
@@ -241,7 +293,7 @@ func (q storeQueries) UpdateInvoice(ctx context.Context, inv *Invoice) error {
 	}
 	if n == 0 {
 		var version int64
-		err := q.conn.queryRow(ctx, "SELECT version FROM invoices WHERE id = $1", inv.ID).
+		err := q.conn.queryRow(ctx, selectInvoiceVersionSQL, inv.ID).
 			Scan(&version)
 		if errors.Is(err, errStoreNoRows) {
 			return fmt.Errorf("invoice %s: %w", inv.ID, ErrNotFound)
@@ -272,26 +324,7 @@ func (q storeQueries) SavePayment(ctx context.Context, p Payment) (bool, error) 
 	}
 	// The update runs only when something reported differs, so that a repeated report
 	// neither rewrites the row nor counts as a change.
-	n, err := q.conn.exec(ctx, `INSERT INTO payments (invoice_id, txid, vout, amount,
-		confirmations, block_hash, block_height, signals_rbf, state, seen_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-		ON CONFLICT (invoice_id, txid, vout) DO UPDATE SET
-			amount = excluded.amount,
-			confirmations = excluded.confirmations,
-			block_hash = excluded.block_hash,
-			block_height = excluded.block_height,
-			signals_rbf = excluded.signals_rbf,
-			state = excluded.state,
-			seen_at = CASE WHEN excluded.seen_at < payments.seen_at
-				THEN excluded.seen_at ELSE payments.seen_at END,
-			updated_at = excluded.updated_at
-		WHERE payments.amount <> excluded.amount
-		   OR payments.confirmations <> excluded.confirmations
-		   OR payments.block_hash <> excluded.block_hash
-		   OR payments.block_height <> excluded.block_height
-		   OR payments.signals_rbf <> excluded.signals_rbf
-		   OR payments.state <> excluded.state
-		   OR excluded.seen_at < payments.seen_at`,
+	n, err := q.conn.exec(ctx, upsertPaymentSQL,
 		p.InvoiceID, p.TxID, int64(p.Vout), int64(p.Amount), int64(p.Confirmations),
 		p.BlockHash, int64(p.BlockHeight), boolToInt(p.SignalsRBF), int64(p.State),
 		unixMicros(seenAt), unixMicros(q.now()))
@@ -303,9 +336,7 @@ func (q storeQueries) SavePayment(ctx context.Context, p Payment) (bool, error) 
 }
 
 func (q storeQueries) Payments(ctx context.Context, invoiceID string) ([]Payment, error) {
-	rows, err := q.conn.query(ctx, `SELECT invoice_id, txid, vout, amount, confirmations,
-		block_hash, block_height, signals_rbf, state, seen_at, updated_at
-		FROM payments WHERE invoice_id = $1 ORDER BY seen_at, txid, vout`, invoiceID)
+	rows, err := q.conn.query(ctx, selectPaymentsSQL, invoiceID)
 	if err != nil {
 		return nil, fmt.Errorf("unable to list payments of invoice %s: %w", invoiceID, err)
 	}
@@ -342,10 +373,7 @@ func (q storeQueries) NextDerivationIndex(ctx context.Context, account string) (
 		return 0, errors.New("missing account for derivation index")
 	}
 	var next int64
-	err := q.conn.queryRow(ctx, `INSERT INTO derivation_indexes (account, next_index)
-		VALUES ($1, 1)
-		ON CONFLICT (account) DO UPDATE SET next_index = derivation_indexes.next_index + 1
-		RETURNING next_index`, account).Scan(&next)
+	err := q.conn.queryRow(ctx, allocateIndexSQL, account).Scan(&next)
 	if err != nil {
 		return 0, fmt.Errorf("unable to allocate a derivation index for %s: %w", account, err)
 	}
@@ -360,9 +388,7 @@ func (q storeQueries) NextDerivationIndex(ctx context.Context, account string) (
 func (q storeQueries) DerivationUsage(ctx context.Context, account string) (
 	DerivationUsage, error) {
 	var allocated, highestPaid *int64
-	err := q.conn.queryRow(ctx, `SELECT
-		(SELECT next_index FROM derivation_indexes WHERE account = $1),
-		(SELECT MAX(derivation_index) FROM invoices WHERE account = $1 AND paid > 0)`,
+	err := q.conn.queryRow(ctx, selectDerivationUsageSQL,
 		account).Scan(&allocated, &highestPaid)
 	if err != nil {
 		return DerivationUsage{}, fmt.Errorf("unable to read derivation usage of %s: %w",
@@ -383,7 +409,7 @@ func (q storeQueries) LoadCursor(ctx context.Context, name string) (ChainCursor,
 		cursor ChainCursor
 		height int64
 	)
-	err := q.conn.queryRow(ctx, "SELECT block_hash, height FROM chain_cursors WHERE name = $1",
+	err := q.conn.queryRow(ctx, selectCursorSQL,
 		name).Scan(&cursor.Hash, &height)
 	if errors.Is(err, errStoreNoRows) {
 		return ChainCursor{}, fmt.Errorf("chain cursor %s: %w", name, ErrNotFound)
@@ -396,10 +422,7 @@ func (q storeQueries) LoadCursor(ctx context.Context, name string) (ChainCursor,
 }
 
 func (q storeQueries) SaveCursor(ctx context.Context, name string, cursor ChainCursor) error {
-	_, err := q.conn.exec(ctx, `INSERT INTO chain_cursors (name, block_hash, height, updated_at)
-		VALUES ($1, $2, $3, $4)
-		ON CONFLICT (name) DO UPDATE SET block_hash = excluded.block_hash,
-			height = excluded.height, updated_at = excluded.updated_at`,
+	_, err := q.conn.exec(ctx, upsertCursorSQL,
 		name, cursor.Hash, int64(cursor.Height), unixMicros(q.now()))
 	if err != nil {
 		return fmt.Errorf("unable to save chain cursor %s: %w", name, err)

@@ -1,4 +1,5 @@
--- The billing store's first schema. Columns use types both SQLite and PostgreSQL accept:
+-- The billing store's first schema, for PostgreSQL (the SQLite file differs only in its
+-- WITHOUT ROWID tables). Columns use types both engines accept:
 -- TEXT, and BIGINT for amounts (satoshis or minor units), times (Unix microseconds, UTC),
 -- enumerations and 0/1 flags.
 
