@@ -357,3 +357,17 @@ func TestGnuPGExpiredAndRevokedKeys(t *testing.T) {
 		}
 	}
 }
+
+func TestGnuPGKeyUpdatedAhead(t *testing.T) {
+	t.Parallel()
+	// The customer extends their key's expiry on a computer whose clock runs 30 seconds fast,
+	// and gpg exports only the new self-signatures, dated in the server's future.
+	gpg := newGnuPG(t)
+	fingerprint := gpg.generate("updated ahead", "ed25519", "cv25519")
+	ahead := "--faked-system-time=" + time.Now().Add(30*time.Second).UTC().Format("20060102T150405") + "!"
+	gpg.mustRun(nil, ahead, "--quick-set-expire", fingerprint, "1y")
+	gpg.mustRun(nil, ahead, "--quick-set-expire", fingerprint, "1y", "*")
+	if _, err := ParsePublicKey(gpg.exportPublic(fingerprint), time.Now()); err != nil {
+		t.Fatalf("key updated 30 seconds ahead: %v", err)
+	}
+}

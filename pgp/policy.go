@@ -98,8 +98,10 @@ func checkEntity(entity *openpgp.Entity, now time.Time, config *packet.Config) e
 }
 
 // validityInstant returns the instant at which to check the entity: now, or the creation of
-// its newest key when that lies in the future by at most MaxClockSkew. The clock of the
-// computer that made the key may run ahead, and no self-signature is valid before it was made.
+// its newest key or self-signature when that lies in the future by at most MaxClockSkew. The
+// clock of the computer that made or updated the key may run ahead, and the library ignores a
+// self-signature before the instant it was made. The dates come from unverified packets, so a
+// forged one can move the instant by at most MaxClockSkew.
 func validityInstant(entity *openpgp.Entity, now time.Time) time.Time {
 	at := now
 	latest := now.Add(MaxClockSkew)
@@ -108,9 +110,19 @@ func validityInstant(entity *openpgp.Entity, now time.Time) time.Time {
 			at = created
 		}
 	}
+	considerSignatures := func(signatures []*packet.VerifiableSignature) {
+		for _, signature := range signatures {
+			consider(signature.Packet.CreationTime)
+		}
+	}
 	consider(entity.PrimaryKey.CreationTime)
+	considerSignatures(entity.DirectSignatures)
+	for _, identity := range entity.Identities {
+		considerSignatures(identity.SelfCertifications)
+	}
 	for _, subkey := range entity.Subkeys {
 		consider(subkey.PublicKey.CreationTime)
+		considerSignatures(subkey.Bindings)
 	}
 	return at
 }
