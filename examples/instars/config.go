@@ -150,17 +150,27 @@ type rateLimitConfig struct {
 // duration is a time.Duration written as a Go duration string such as "15m".
 type duration time.Duration
 
+// UnmarshalJSON reads a duration string. An invalid value leaves zero and no error, so that
+// decoding goes on to the other fields; unknownFields reports it with its field path.
 func (d *duration) UnmarshalJSON(data []byte) error {
+	parsed, err := parseDurationJSON(data)
+	if err == nil {
+		*d = duration(parsed)
+	}
+	return nil
+}
+
+func parseDurationJSON(data []byte) (time.Duration, error) {
 	var text string
 	if err := json.Unmarshal(data, &text); err != nil {
-		return fmt.Errorf("expected a duration string such as \"15m\"")
+		return 0, fmt.Errorf("expected a duration string such as \"15m\"")
 	}
 	parsed, err := time.ParseDuration(text)
 	if err != nil {
-		return fmt.Errorf("invalid duration %q: expected a form such as \"90s\" or \"15m\"", text)
+		return 0, fmt.Errorf("invalid duration %q: expected a form such as \"90s\" or \"15m\"",
+			text)
 	}
-	*d = duration(parsed)
-	return nil
+	return parsed, nil
 }
 
 func (d duration) MarshalJSON() ([]byte, error) {

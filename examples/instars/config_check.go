@@ -27,14 +27,22 @@ func (p problem) String() string { return p.path + ": " + p.message }
 
 var (
 	configType    = reflect.TypeOf(fileConfig{})
+	durationType  = reflect.TypeOf(duration(0))
 	unmarshalerTy = reflect.TypeOf((*json.Unmarshaler)(nil)).Elem()
 )
 
 // unknownFields walks decoded JSON against the Go type it must fit and reports each object
-// key that no field takes, so that every typo is named at once.
+// key that no field takes, and each invalid duration, so that every problem is named at once.
 func unknownFields(value any, typ reflect.Type, path string) []problem {
 	for typ.Kind() == reflect.Pointer {
 		typ = typ.Elem()
+	}
+	if typ == durationType {
+		raw, _ := json.Marshal(value)
+		if _, err := parseDurationJSON(raw); err != nil {
+			return []problem{{path: path, message: err.Error()}}
+		}
+		return nil
 	}
 	if reflect.PointerTo(typ).Implements(unmarshalerTy) {
 		return nil
