@@ -2,6 +2,7 @@ package eucalyptus
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -20,6 +21,10 @@ var (
 	// ErrUnreachable means the EC2 endpoint refused or dropped the connection, or did not
 	// respond in time.
 	ErrUnreachable = errors.New("eucalyptus: cannot reach EC2 endpoint")
+	// ErrUntrustedCertificate means the TLS certificate of an HTTPS endpoint failed
+	// verification: an authority the driver does not trust, another host name or an expired
+	// certificate. Config.CABundlePath adds a private authority.
+	ErrUntrustedCertificate = errors.New("eucalyptus: EC2 endpoint certificate not trusted")
 	// ErrAuthFailure means the cloud rejected the access key or the request signature.
 	ErrAuthFailure = errors.New("eucalyptus: EC2 rejected the credentials")
 	// ErrUnknownRegion means the configured region is not one the cloud serves.
@@ -85,11 +90,23 @@ func (d *Driver) classify(ctx context.Context, operation string, err error) erro
 		return fmt.Errorf("%w %q: the default endpoint %s does not resolve: %w",
 			ErrUnknownRegion, d.region, dnsErr.Name, err)
 	}
+	if isCertificateError(err) {
+		return fmt.Errorf("%w: %s on %s; if a private authority signed it, set "+
+			"Config.CABundlePath to its PEM file: %w", ErrUntrustedCertificate, d.endpointURL,
+			operation, err)
+	}
 	// Connection errors include an attempt that timed out (Config.RequestTimeout).
 	if isConnectionError(err) {
 		return fmt.Errorf("%w %s: %s: %w", ErrUnreachable, d.endpointURL, operation, err)
 	}
 	return fmt.Errorf("eucalyptus: %s: %w", operation, err)
+}
+
+// isCertificateError reports whether err comes from verifying the endpoint's TLS certificate,
+// which no retry can fix.
+func isCertificateError(err error) bool {
+	var verifyErr *tls.CertificateVerificationError
+	return errors.As(err, &verifyErr)
 }
 
 // isConnectionError reports whether err comes from failing to connect to or talk to the

@@ -13,7 +13,8 @@ import (
 
 // retryer decides which failed EC2 calls are attempted again and how long to wait first. It
 // retries throttling errors, 5xx responses and connection errors, up to RetryPolicy.MaxAttempts
-// attempts, with exponential backoff and full jitter.
+// attempts, with exponential backoff and full jitter. A TLS certificate that fails
+// verification is not retried, because it fails the same way every time.
 //
 // Retrying is safe for every call the driver makes: RunInstances always carries a client
 // token (requireClientToken enforces it), ImportKeyPair treats a duplicate of the same key as
@@ -45,6 +46,9 @@ func newRetryer(policy RetryPolicy, logger *slog.Logger) *retryer {
 
 // IsErrorRetryable reports whether a failed attempt may be repeated.
 func (r *retryer) IsErrorRetryable(err error) bool {
+	if isCertificateError(err) {
+		return false
+	}
 	return r.retryable.IsErrorRetryable(err).Bool()
 }
 
