@@ -102,6 +102,52 @@ func TestAccountKeyBIP49Vector(t *testing.T) {
 	}
 }
 
+// TestAccountKeyMainnetWalletVectors checks the mainnet BIP44 and BIP49 account keys of the
+// mnemonic "abandon abandon … about" (m/44'/0'/0' and m/49'/0'/0') against the addresses
+// that wallet libraries publish for them.
+func TestAccountKeyMainnetWalletVectors(t *testing.T) {
+	const (
+		bip44AccountXpub = "xpub6BosfCnifzxcFwrSzQiqu2DBVTshkCXacvNsWGYJVVhhawA7d4R5WSWGFNbi8" +
+			"Aw6ZRc1brxMyWMzG3DSSSSoekkudhUd9yLb6qx39T9nMdj"
+		bip49AccountYpub = "ypub6Ww3ibxVfGzLrAH1PNcjyAWenMTbbAosGNB6VvmSEgytSER9azLDWCxoJwW7K" +
+			"e7icmizBMXrzBx9979FfaHxHcrArf3zbeJJJUZPf663zsP"
+	)
+	tests := []struct {
+		name     string
+		text     string
+		script   ScriptType
+		receive  []string
+		change0  string
+		wantType ScriptType
+	}{
+		{"bip44 xpub", bip44AccountXpub, ScriptTypeUnspecified,
+			[]string{"1LqBGSKuX5yYUonjxT5qGfpUsXKYYWeabA", "1Ak8PffB2meyfYnbXZR9EGfLfFZVpzJvQP"},
+			"1J3J6EvPrv8q6AC3VCjWV45Uf3nssNMRtH", P2PKH},
+		{"bip44 pkh descriptor", "pkh([73c5da0a/44H/0H/0H]" + bip44AccountXpub + "/<0;1>/*)",
+			ScriptTypeUnspecified,
+			[]string{"1LqBGSKuX5yYUonjxT5qGfpUsXKYYWeabA", "1Ak8PffB2meyfYnbXZR9EGfLfFZVpzJvQP"},
+			"1J3J6EvPrv8q6AC3VCjWV45Uf3nssNMRtH", P2PKH},
+		{"bip49 ypub", bip49AccountYpub, ScriptTypeUnspecified,
+			[]string{"37VucYSaXLCAsxYyAPfbSi9eh4iEcbShgf", "3LtMnn87fqUeHBUG414p9CWwnoV6E2pNKS"},
+			"34K56kSjgUCUSD8GTtuF7c9Zzwokbs6uZ7", P2SHP2WPKH},
+		{"bip49 ypub with its own type", bip49AccountYpub, P2SHP2WPKH,
+			[]string{"37VucYSaXLCAsxYyAPfbSi9eh4iEcbShgf", "3LtMnn87fqUeHBUG414p9CWwnoV6E2pNKS"},
+			"34K56kSjgUCUSD8GTtuF7c9Zzwokbs6uZ7", P2SHP2WPKH},
+	}
+	for _, test := range tests {
+		t.Run(test.name, func(t *testing.T) {
+			key := mustParseAccountKey(t, test.text, Mainnet, test.script)
+			if key.ScriptType() != test.wantType {
+				t.Errorf("script type = %v, want %v", key.ScriptType(), test.wantType)
+			}
+			for index, want := range test.receive {
+				checkAddress(t, "receive", key.DeriveReceive, uint32(index), want)
+			}
+			checkAddress(t, "change", key.DeriveChange, 0, test.change0)
+		})
+	}
+}
+
 func TestAccountKeyBIP86Vectors(t *testing.T) {
 	forms := []string{
 		bip86AccountXpub,
@@ -397,6 +443,38 @@ func TestAccountKeyRejects(t *testing.T) {
 				t.Errorf("error %q repeats the private key", err)
 			}
 		})
+	}
+}
+
+// TestAccountKeyRejectsMultisigVersions checks that SLIP-0132 multisig versions (Ypub, Zpub,
+// Upub, Vpub) of a valid key are rejected as unsupported rather than read as single-key.
+func TestAccountKeyRejectsMultisigVersions(t *testing.T) {
+	xpub, err := hdkeychain.NewKeyFromString(bip86AccountXpub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	versions := map[string]struct {
+		bytes   []byte
+		network *Network
+	}{
+		"Ypub": {[]byte{0x02, 0x95, 0xb4, 0x3f}, Mainnet},
+		"Zpub": {[]byte{0x02, 0xaa, 0x7e, 0xd3}, Mainnet},
+		"Upub": {[]byte{0x02, 0x42, 0x89, 0xef}, Testnet3},
+		"Vpub": {[]byte{0x02, 0x57, 0x54, 0x83}, Testnet3},
+	}
+	for prefix, version := range versions {
+		multisig, err := xpub.CloneWithVersion(version.bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := multisig.String()
+		if !strings.HasPrefix(text, prefix) {
+			t.Fatalf("re-encoded key %.8s…, want prefix %s", text, prefix)
+		}
+		_, err = ParseAccountKey(text, version.network, ScriptTypeUnspecified)
+		if !errors.Is(err, ErrUnsupportedScript) {
+			t.Errorf("%s: error = %v, want ErrUnsupportedScript", prefix, err)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package bitcoin
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -36,6 +37,43 @@ func TestDescriptorChecksumBIP380(t *testing.T) {
 		if err := verifyDescriptorChecksum(test.body, test.checksum); err == nil {
 			t.Errorf("%s: %s#%s accepted", test.name, test.body, test.checksum)
 		}
+	}
+}
+
+// TestDescriptorChecksumBitcoinCore checks descriptors whose checksums appear in Bitcoin
+// Core's descriptor and wallet tests.
+func TestDescriptorChecksumBitcoinCore(t *testing.T) {
+	tests := []struct{ descriptor, checksum string }{
+		{"sh(multi(2,[00000000/111'/222]xprvA1RpRA33e1JQ7ifknakTFpgNXPmW2YvmhqLQYMmrj4xJXXWYpDP" +
+			"S3xz7iAxn8L39njGVyuoseXzU6rcxFLJ8HFsTjSyQbLYnMpCqE2VbFWc,xprv9uPDJpEQgRQfDcW7BkF7eT" +
+			"ya6RPxXeJCqCJGHuCJ4GiRVLzkTXBAJMu2qaMWPrS7AANYqdq6vcBcBUdJCVVFceUvJFjaPdGZ2y9WACViL" +
+			"4L/0))", "ggrsrxfy"},
+		{"sh(multi(2,[00000000/111'/222]xpub6ERApfZwUNrhLCkDtcHTcxd75RbzS1ed54G1LkBUHQVHQKqhMkh" +
+			"gbmJbZRkrgZw4koxb5JaHWkY4ALHY2grBGRjaDMzQLcgJvLJuZZvRcEL,xpub68NZiKmJWnxxS6aaHmn81b" +
+			"vJeTESw724CRDs6HbuccFQN9Ku14VQrADWgqbhhTHBaohPX4CjNLf9fq9MYo6oDaPPLPxSb7gwQN3ih19Zm" +
+			"4Y/0))", "tjg09x5t"},
+		{"wpkh([d34db33f/84h/0h/0h]xpub6DJ2dNUysrn5Vt36jH2KLBT2i1auw1tTSSomg8PhqNiUtx8QX2SvC9nr" +
+			"Hu81fT41fvDUnhMjEzQgXnQjKEu3oaqMSzhSrHMxyyoEAmUHQbY/0/*)", "cjjspncu"},
+	}
+	for _, test := range tests {
+		got, err := DescriptorChecksum(test.descriptor)
+		if err != nil {
+			t.Fatalf("DescriptorChecksum(%.30s…): %v", test.descriptor, err)
+		}
+		if got != test.checksum {
+			t.Errorf("DescriptorChecksum(%.30s…) = %s, want %s", test.descriptor, got,
+				test.checksum)
+		}
+	}
+	// The wpkh descriptor parses with its checksum; the same checksum after pkh() must not.
+	wpkh := tests[2].descriptor + "#" + tests[2].checksum
+	if _, err := ParseAccountKey(wpkh, Mainnet, ScriptTypeUnspecified); err != nil {
+		t.Errorf("ParseAccountKey(%.30s…): %v", wpkh, err)
+	}
+	pkh := "pkh" + strings.TrimPrefix(wpkh, "wpkh")
+	if _, err := ParseAccountKey(pkh, Mainnet, ScriptTypeUnspecified); !errors.Is(err,
+		ErrBadChecksum) {
+		t.Errorf("pkh() with the wpkh() checksum: error = %v, want ErrBadChecksum", err)
 	}
 }
 
