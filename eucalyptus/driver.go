@@ -3,6 +3,7 @@ package eucalyptus
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"os"
@@ -69,6 +70,13 @@ func New(ctx context.Context, cfg Config) (*Driver, error) {
 		pem, err := os.ReadFile(cfg.CABundlePath)
 		if err != nil {
 			return nil, fmt.Errorf("eucalyptus: cannot read CA bundle: %w", err)
+		}
+		// The SDK's own error for a file without certificates names neither the file nor the
+		// field.
+		if !x509.NewCertPool().AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%w: CABundlePath %s contains no PEM certificate; expected "+
+				"one or more -----BEGIN CERTIFICATE----- blocks", ErrInvalidRequest,
+				cfg.CABundlePath)
 		}
 		opts = append(opts, config.WithCustomCABundle(bytes.NewReader(pem)))
 	}

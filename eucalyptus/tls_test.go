@@ -68,3 +68,30 @@ func TestCheckUntrustedCertificate(t *testing.T) {
 		t.Errorf("a certificate failure was retried; logs:\n%s", logs)
 	}
 }
+
+func TestNewRejectsCABundleWithoutCertificates(t *testing.T) {
+	isolateAWSSettings(t)
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"empty.pem":   "",
+		"text.pem":    "not a certificate\n",
+		"garbage.pem": "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(dir, name)
+			if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := New(context.Background(), Config{
+				Endpoint: "https://127.0.0.1:1", AccessKeyID: testAccessKey,
+				SecretAccessKey: testSecretKey, CABundlePath: path,
+			})
+			if !errors.Is(err, ErrInvalidRequest) {
+				t.Fatalf("New error = %v, want ErrInvalidRequest", err)
+			}
+			if !strings.Contains(err.Error(), path) {
+				t.Errorf("New error = %q, want it to name %s", err, path)
+			}
+		})
+	}
+}
