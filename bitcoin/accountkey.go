@@ -29,10 +29,15 @@ type AccountKey struct {
 //     final /*, such as /0/* or the multipath /<0;1>/* that also names the change chain.
 //     The checksum after '#' is optional and verified when present.
 //
+// The key is the account key a wallet exports, such as m/84'/0'/0' for BIP84. A master key
+// (depth 0) given as a plain key is accepted too, but then gives m/0/i and m/1/i, which match
+// only wallets that derive addresses directly below the master key.
+//
 // script selects the script type of a plain xpub or tpub; ScriptTypeUnspecified keeps the
 // default (P2PKH for xpub and tpub, the stated type for every other form), and a type that
-// contradicts the key's is an error. Errors wrap the sentinels in accountkey_errors.go; an
-// error about a private key never repeats it.
+// contradicts the key's is an error. Errors wrap ErrPrivateKey, ErrWrongNetwork,
+// ErrHardenedDerivation, ErrBadChecksum, ErrUnsupportedScript, ErrScriptTypeConflict or
+// ErrInvalidAccountKey. An error about a private key never repeats it.
 func ParseAccountKey(text string, network *Network, script ScriptType) (*AccountKey, error) {
 	if network == nil || network.Params == nil {
 		return nil, fmt.Errorf("%w: no network given", ErrInvalidAccountKey)

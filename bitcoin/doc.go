@@ -3,8 +3,8 @@
 // derivation, BIP21 payment URIs, chain sources that read blocks and mempool transactions from a
 // node, and the payment tracker that turns them into payment events.
 //
-// The package never holds a private key. An extended private key given where an account key is
-// expected is rejected.
+// The package never holds a private key. An extended private key or a WIF key given where an
+// account key is expected is rejected, and the error does not repeat it.
 //
 // # Account keys
 //
