@@ -371,3 +371,87 @@ func TestGnuPGKeyUpdatedAhead(t *testing.T) {
 		t.Fatalf("key updated 30 seconds ahead: %v", err)
 	}
 }
+
+func TestGnuPGEnvelopeOptions(t *testing.T) {
+	t.Parallel()
+	server := newTestServer(t, ServerOptions{})
+	gpg := newGnuPG(t)
+	gpg.importKey(server.PublicKey().Armored())
+	fingerprint := gpg.generate("instars customer", "rsa2048", "rsa2048")
+	other := gpg.generate("another customer", "ed25519", "cv25519")
+	// gpg signs with the newest signing subkey, so the orders below are signed by a subkey.
+	gpg.mustRun(nil, "--quick-add-key", fingerprint, "ed25519", "sign", "never")
+	customer, err := ParsePublicKey(gpg.exportPublic(fingerprint), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	base := []string{"--armor", "--sign", "--encrypt", "--local-user", fingerprint,
+		"--recipient", server.Fingerprint()}
+	cases := []struct {
+		name  string
+		extra []string
+	}{
+		{"no compression", []string{"--compress-algo", "none"}},
+		{"zip", []string{"--compress-algo", "zip"}},
+		{"zlib", []string{"--compress-algo", "zlib"}},
+		{"bzip2", []string{"--compress-algo", "bzip2"}},
+		{"hidden recipient", []string{"--throw-keyids"}},
+		{"several recipients", []string{"--recipient", other, "--encrypt-to", fingerprint}},
+		{"second signer", []string{"--local-user", other}},
+		{"text mode", []string{"--textmode"}},
+		{"file name", []string{"--set-filename", "order.json"}},
+		{"AES-128", []string{"--cipher-algo", "AES128"}},
+		{"SHA-512", []string{"--digest-algo", "SHA512"}},
+	}
+	for _, tc := range cases {
+		envelope := gpg.mustRun([]byte(testOrder), append(tc.extra, base...)...)
+		message, err := server.Open(bytes.NewReader(envelope), customer)
+		if err != nil {
+			t.Errorf("%s: Open: %v", tc.name, err)
+			continue
+		}
+		if string(message.Payload) != testOrder {
+			t.Errorf("%s: payload = %q, want %q", tc.name, message.Payload, testOrder)
+		}
+		if message.SignerFingerprint != fingerprint {
+			t.Errorf("%s: signer = %s, want %s", tc.name, message.SignerFingerprint, fingerprint)
+		}
+	}
+
+	sha1 := gpg.mustRun([]byte(testOrder), append([]string{"--digest-algo", "SHA1"}, base...)...)
+	_, err = server.Open(bytes.NewReader(sha1), customer)
+	requireErrorIs(t, err, ErrBadSignature)
+	if !strings.Contains(err.Error(), "SHA-1") {
+		t.Errorf("SHA-1 signature: error %q does not name the hash", err)
+	}
+}
+
+func TestGnuPGPayloadLimit(t *testing.T) {
+	t.Parallel()
+	server := newTestServer(t, ServerOptions{})
+	gpg := newGnuPG(t)
+	gpg.importKey(server.PublicKey().Armored())
+	fingerprint := gpg.generate("instars customer", "ed25519", "cv25519")
+	customer, err := ParsePublicKey(gpg.exportPublic(fingerprint), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, compression := range []string{"none", "zlib"} {
+		seal := func(size int) []byte {
+			return gpg.mustRun(bytes.Repeat([]byte("a"), size), "--armor", "--compress-algo",
+				compression, "--sign", "--encrypt", "--local-user", fingerprint,
+				"--recipient", server.Fingerprint())
+		}
+		message, err := server.Open(bytes.NewReader(seal(DefaultMaxPayloadBytes)), customer)
+		if err != nil {
+			t.Fatalf("%s: payload at the limit: %v", compression, err)
+		}
+		if len(message.Payload) != DefaultMaxPayloadBytes {
+			t.Errorf("%s: payload of %d bytes, want %d",
+				compression, len(message.Payload), DefaultMaxPayloadBytes)
+		}
+		_, err = server.Open(bytes.NewReader(seal(DefaultMaxPayloadBytes+1)), customer)
+		requireErrorIs(t, err, ErrTooLarge)
+	}
+}
