@@ -54,6 +54,11 @@ func ParseEucarc(r io.Reader, dir string) (Eucarc, error) {
 	for scanner.Scan() {
 		lineNumber++
 		line := scanner.Text()
+		if lineNumber == 1 {
+			// Editors on Windows start a UTF-8 file with a byte order mark, which would
+			// otherwise hide the "export" of the first line.
+			line = strings.TrimPrefix(line, "\ufeff")
+		}
 		// An odd number of trailing backslashes continues the line.
 		trimmed := strings.TrimRight(line, "\\")
 		if (len(line)-len(trimmed))%2 == 1 {

@@ -50,6 +50,11 @@ func TestParseEucarc(t *testing.T) {
 			absent: []string{"ec2-bundle-image", "WARN:"},
 		},
 		{
+			name: "byte order mark and CRLF line ends from a Windows editor",
+			text: "\ufeffexport EC2_URL=https://cloud:8773/\r\nexport EC2_ACCESS_KEY='AK'\r\n",
+			want: map[string]string{"EC2_URL": "https://cloud:8773/", "EC2_ACCESS_KEY": "AK"},
+		},
+		{
 			name: "plain assignments without export",
 			text: "EC2_URL=https://cloud:8773/\nAWS_DEFAULT_REGION=eucalyptus\n",
 			want: map[string]string{
