@@ -55,7 +55,7 @@ func ParseEucarc(r io.Reader, dir string) (Eucarc, error) {
 		lineNumber++
 		line := scanner.Text()
 		if lineNumber == 1 {
-			// Editors on Windows start a UTF-8 file with a byte order mark, which would
+			// Some Windows editors start a UTF-8 file with a byte order mark, which would
 			// otherwise hide the "export" of the first line.
 			line = strings.TrimPrefix(line, "\ufeff")
 		}
