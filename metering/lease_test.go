@@ -419,3 +419,49 @@ func TestLeaseStartRoundsUpToSecond(t *testing.T) {
 		t.Errorf("StartedAt %v keeps a monotonic clock reading", lease.StartedAt)
 	}
 }
+
+func TestLeaseDecidesSameAfterJSON(t *testing.T) {
+	// Instants with a monotonic clock reading and in a zone with a half-hour offset, which a
+	// JSON round trip drops and renames.
+	zone := time.FixedZone("India", 5*3600+1800)
+	now := time.Now()
+	lease := newDailyLease(t, 2)
+	if _, err := lease.Start(now.In(zone)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lease.Extend(extension("inv-2", 1, now.Add(time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(lease)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Lease
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatal(err)
+	}
+
+	end, graceEnd := lease.End(), lease.GraceEnd()
+	instants := []time.Time{now, now.In(zone), end.Add(-86400 * time.Second),
+		end.Add(-3600 * time.Second), end.Add(-time.Second), end, graceEnd.Add(-time.Second),
+		graceEnd}
+	for _, at := range instants {
+		want, got := lease.Decide(at), back.Decide(at)
+		if got.State != want.State || !got.End.Equal(want.End) ||
+			!got.GraceEnd.Equal(want.GraceEnd) || !got.NextChange.Equal(want.NextChange) {
+			t.Errorf("at %v: decision after JSON = %+v, want %+v", at, got, want)
+		}
+		if !reflect.DeepEqual(reminderKeys(got.Reminders), reminderKeys(want.Reminders)) {
+			t.Errorf("at %v: reminders after JSON = %v, want %v",
+				at, reminderKeys(got.Reminders), reminderKeys(want.Reminders))
+		}
+	}
+}
+
+func reminderKeys(reminders []Reminder) []string {
+	var keys []string
+	for _, reminder := range reminders {
+		keys = append(keys, reminder.Key)
+	}
+	return keys
+}
