@@ -146,6 +146,12 @@ func TestLeaseExtend(t *testing.T) {
 		{"grace continues from the old end",
 			func(t *testing.T) *Lease { return startedDailyLease(t, 1) },
 			extension("inv-2", 1, end.Add(59*time.Minute)), true, nil, end.Add(day)},
+		{"paid at the end continues",
+			func(t *testing.T) *Lease { return startedDailyLease(t, 1) },
+			extension("inv-2", 1, end), true, nil, end.Add(day)},
+		{"paid one second before grace end continues",
+			func(t *testing.T) *Lease { return startedDailyLease(t, 1) },
+			extension("inv-2", 1, graceEnd.Add(-time.Second)), true, nil, end.Add(day)},
 		{"suspended still extends", func(t *testing.T) *Lease {
 			lease := startedDailyLease(t, 1)
 			mustChange(t, lease.Suspend)
