@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 
 	"github.com/instars/instars/bitcoin"
 )
@@ -82,6 +83,16 @@ func runAddresses(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	account, err := bitcoin.ParseAccountKey(*key, network, script)
 	if err != nil {
 		return fmt.Errorf("invalid --key: %w", err)
+	}
+
+	// Many wallets export a plain xpub for segwit and taproot accounts as well, and the
+	// addresses then differ from the wallet's in their first characters only.
+	isPlainKey := !strings.Contains(*key, "(")
+	if script == bitcoin.ScriptTypeUnspecified && account.ScriptType() == bitcoin.P2PKH &&
+		isPlainKey {
+		fmt.Fprintln(stderr, "note: a plain xpub or tpub gives p2pkh addresses (1…, m… or n…); "+
+			"if your wallet shows 3…, bc1q… or bc1p… addresses, add --script-type "+
+			"p2sh-p2wpkh, --script-type p2wpkh or --script-type p2tr")
 	}
 
 	derive := account.DeriveReceive

@@ -81,6 +81,38 @@ func TestAddressesScriptTypeAndNetwork(t *testing.T) {
 	}
 }
 
+// TestAddressesNotesPlainXpubDefault checks that a plain xpub without --script-type, which
+// many wallets export for segwit accounts too, gets a note on stderr about the p2pkh default.
+func TestAddressesNotesPlainXpubDefault(t *testing.T) {
+	const bip86AccountXpub = "xpub6BgBgsespWvERF3LHQu6CnqdvfEvtMcQjYrcRzx53QJjSxarj2afYWc" +
+		"LteoGVky7D3UKDP9QyrLprQ3VCECoY49yfdDEHGCtMMj92pReUsQ"
+	tests := []struct {
+		name string
+		args []string
+		note bool
+	}{
+		{"plain xpub", []string{"--key", bip86AccountXpub}, true},
+		{"plain xpub with script type", []string{"--key", bip86AccountXpub, "--script-type",
+			"p2pkh"}, false},
+		{"pkh descriptor", []string{"--key", "pkh(" + bip86AccountXpub + "/0/*)"}, false},
+		{"zpub", []string{"--key", bip84AccountZpub}, false},
+	}
+	for _, test := range tests {
+		t.Run(test.name, func(t *testing.T) {
+			stdout, stderr, err := runAddressesForTest(t, append(test.args, "--count", "1")...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(stdout, "script-type") {
+				t.Errorf("stdout %q carries the note; it must hold addresses only", stdout)
+			}
+			if got := strings.Contains(stderr, "--script-type p2wpkh"); got != test.note {
+				t.Errorf("stderr %q: note printed = %v, want %v", stderr, got, test.note)
+			}
+		})
+	}
+}
+
 func TestAddressesRejects(t *testing.T) {
 	tests := []struct {
 		name     string
