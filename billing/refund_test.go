@@ -18,13 +18,13 @@ import (
 
 // refundAddrA and refundAddrB are regtest P2WPKH and P2WSH addresses of fixed hashes.
 var (
-	refundAddrA = mustAddress(btcutil.NewAddressWitnessPubKeyHash(bytes.Repeat([]byte{1}, 20),
+	refundAddrA = svcMustAddress(btcutil.NewAddressWitnessPubKeyHash(bytes.Repeat([]byte{1}, 20),
 		&chaincfg.RegressionNetParams))
-	refundAddrB = mustAddress(btcutil.NewAddressWitnessScriptHash(bytes.Repeat([]byte{2}, 32),
+	refundAddrB = svcMustAddress(btcutil.NewAddressWitnessScriptHash(bytes.Repeat([]byte{2}, 32),
 		&chaincfg.RegressionNetParams))
 )
 
-func mustAddress[A btcutil.Address](addr A, err error) string {
+func svcMustAddress[A btcutil.Address](addr A, err error) string {
 	if err != nil {
 		panic(err)
 	}
@@ -102,7 +102,7 @@ func TestRefundsPSBTRejectsUnpayable(t *testing.T) {
 
 func TestRefundRecordLifecycle(t *testing.T) {
 	ctx := context.Background()
-	db := openTestSQLite(t)
+	db := svcOpenSQLite(t)
 	if err := migrateService(ctx, db); err != nil {
 		t.Fatal(err)
 	}

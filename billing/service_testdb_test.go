@@ -12,15 +12,15 @@ import (
 	"github.com/instars/instars/internal/testenv"
 )
 
-// openTestSQLite opens a SQLite file in the test's temporary folder the way River needs it:
+// svcOpenSQLite opens a SQLite file in the test's temporary folder the way River needs it:
 // WAL, a busy timeout, write transactions that take the lock when they begin, and one
 // connection.
-func openTestSQLite(t testing.TB) *sql.DB {
+func svcOpenSQLite(t testing.TB) *sql.DB {
 	t.Helper()
-	return openSQLiteFile(t, filepath.Join(t.TempDir(), "service.db"))
+	return svcOpenSQLiteFile(t, filepath.Join(t.TempDir(), "service.db"))
 }
 
-func openSQLiteFile(t testing.TB, path string) *sql.DB {
+func svcOpenSQLiteFile(t testing.TB, path string) *sql.DB {
 	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+path+
 		"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_txlock=immediate")
@@ -32,9 +32,9 @@ func openSQLiteFile(t testing.TB, path string) *sql.DB {
 	return db
 }
 
-// openTestPostgres connects to the test PostgreSQL server and gives the test its own schema,
+// svcOpenPostgres connects to the test PostgreSQL server and gives the test its own schema,
 // or skips when no server runs.
-func openTestPostgres(t testing.TB) *pgxpool.Pool {
+func svcOpenPostgres(t testing.TB) *pgxpool.Pool {
 	t.Helper()
 	ctx := context.Background()
 	admin, err := pgxpool.New(ctx, testenv.PostgresDSN())

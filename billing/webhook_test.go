@@ -34,10 +34,10 @@ func TestSignWebhookKnownAnswer(t *testing.T) {
 	}
 }
 
-// flakyReceiver verifies signatures, fails every third request with HTTP 500 and every
+// svcFlakyReceiver verifies signatures, fails every third request with HTTP 500 and every
 // fifth by answering too late (after recording the event, as a slow receiver would), and
 // records the events it accepted by ID.
-type flakyReceiver struct {
+type svcFlakyReceiver struct {
 	t      *testing.T
 	secret []byte
 	mu     sync.Mutex
@@ -46,7 +46,7 @@ type flakyReceiver struct {
 	bad    int
 }
 
-func (r *flakyReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+func (r *svcFlakyReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	body, _ := io.ReadAll(req.Body)
 	if err := VerifyWebhookSignature(r.secret, body, req.Header.Get(WebhookSignatureHeader)); err != nil {
 		r.mu.Lock()
@@ -80,7 +80,7 @@ func (r *flakyReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (r *flakyReceiver) ids() map[string]int {
+func (r *svcFlakyReceiver) ids() map[string]int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := map[string]int{}
@@ -92,11 +92,11 @@ func (r *flakyReceiver) ids() map[string]int {
 
 func TestWebhookDeliveryRetriesUntilReceived(t *testing.T) {
 	ctx := context.Background()
-	db := openTestSQLite(t)
+	db := svcOpenSQLite(t)
 	if err := migrateService(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	recv := &flakyReceiver{t: t, secret: []byte("0123456789abcdef0123456789abcdef"),
+	recv := &svcFlakyReceiver{t: t, secret: []byte("0123456789abcdef0123456789abcdef"),
 		seen: map[string]int{}}
 	srv := httptest.NewServer(recv)
 	t.Cleanup(srv.Close)

@@ -62,6 +62,8 @@ func (w *provisionWorker) Work(ctx context.Context, job *river.Job[provisionArgs
 	inst, err := s.cfg.Provisioner.Launch(ctx, LaunchRequest{
 		LeaseID: l.ID, OrderID: l.OrderID, Attempt: l.launchAttempts, ImageID: plan.ImageID,
 		InstanceType: plan.InstanceType, SSHPublicKey: l.sshPublicKey,
+		// The paid time starts once the instance runs, so this is an estimate for the tag.
+		PaidUntil: s.clock.Now().Add(time.Duration(l.Meter.PaidSeconds()) * time.Second),
 	})
 	if err != nil {
 		s.logger.Warn("launch failed", "lease_id", l.ID, "attempt", job.Attempt,
@@ -76,6 +78,8 @@ func (w *provisionWorker) Work(ctx context.Context, job *river.Job[provisionArgs
 	}
 	crashPoint(crashAfterLaunchBeforeRecord)
 	if err := s.recordLaunch(ctx, l.ID, inst); err != nil {
+		s.logger.Error("recording the launched instance failed; will retry", "lease_id", l.ID,
+			"instance_id", inst.ID, "error", err)
 		return err
 	}
 	crashPoint(crashProvisionAfterRecord)
