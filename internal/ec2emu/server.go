@@ -258,7 +258,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (params, *
 		return nil, apiErr
 	}
 	signed := signedRequest{
-		method: r.Method, path: r.URL.Path, query: r.URL.Query(),
+		method: r.Method, path: r.URL.EscapedPath(), query: r.URL.Query(),
 		header: r.Header, host: r.Host, body: body,
 	}
 	if _, apiErr := s.verifySignature(signed, time.Now()); apiErr != nil {

@@ -23,6 +23,8 @@ const (
 // signedRequest contains the parts of an HTTP request, body included, that SigV4 signs.
 type signedRequest struct {
 	method string
+	// path is the path as sent, still percent-encoded. The canonical request encodes it once
+	// more, as SigV4 does for every service but S3.
 	path   string
 	query  url.Values
 	header http.Header
