@@ -438,3 +438,36 @@ func TestOpenSignatureFromClockAhead(t *testing.T) {
 		t.Errorf("signature one hour ahead: error %q does not point at the clock", err)
 	}
 }
+
+func TestWrongSignerNamesExpectedKey(t *testing.T) {
+	t.Parallel()
+	server := newTestServer(t, ServerOptions{})
+	customer := customerEd25519(t)
+	other := customerRSA(t)
+	for name, signer := range map[string]*PrivateKey{
+		"another customer": other,
+		"the server":       server.key,
+	} {
+		envelope, err := seal([]byte(testOrder), signer, server.PublicKey(), packetConfig(nil, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = server.Open(bytes.NewReader(envelope), customer.PublicKey())
+		requireErrorIs(t, err, ErrWrongSigner)
+		if !strings.Contains(err.Error(), customer.Fingerprint()) {
+			t.Errorf("signed by %s: error %q does not name the expected key %s",
+				name, err, customer.Fingerprint())
+		}
+	}
+
+	forged, err := seal([]byte("credentials"), other, customer.PublicKey(), packetConfig(nil, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = OpenCredentials(bytes.NewReader(forged), customer, server.PublicKey())
+	requireErrorIs(t, err, ErrWrongSigner)
+	if !strings.Contains(err.Error(), server.Fingerprint()) {
+		t.Errorf("forged credentials: error %q does not name the server key %s",
+			err, server.Fingerprint())
+	}
+}

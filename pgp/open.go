@@ -47,6 +47,7 @@ func OpenCredentials(
 		recipient:  customer,
 		signers:    KeyList{server},
 		unknown:    ErrWrongSigner,
+		expected:   server.Fingerprint(),
 		maxPayload: DefaultMaxPayloadBytes,
 		now:        time.Now,
 	})
@@ -57,7 +58,9 @@ type openParams struct {
 	recipient *PrivateKey
 	signers   Keyring
 	// unknown is the error kind for a signature by a key not in signers.
-	unknown    error
+	unknown error
+	// expected names the one key that must sign, for error messages; empty for a keyring.
+	expected   string
 	maxPayload int64
 	now        func() time.Time
 }
@@ -179,14 +182,14 @@ func readMessage(ctx context.Context, packets io.Reader, params openParams) (*Me
 		return nil, fmt.Errorf("%w: the signature was not checked", ErrBadSignature)
 	}
 	if details.SignatureError != nil {
-		return nil, signatureError(details, params.unknown, params.now())
+		return nil, signatureError(details, params, params.now())
 	}
 
 	signer := keyring.found[details.SignedBy.Entity]
 	if signer == nil {
 		// Only the recipient's own key can verify without being among the signers.
-		return nil, fmt.Errorf("%w: signed by %s, the recipient's own key",
-			ErrWrongSigner, fingerprintOf(details.SignedBy.Entity))
+		return nil, fmt.Errorf("%w: signed by %s, the recipient's own key%s",
+			ErrWrongSigner, fingerprintOf(details.SignedBy.Entity), expectedSigner(params))
 	}
 	signerNow := validityInstant(signer.entity, params.now())
 	if err := checkPrimaryValid(signer.entity, signerNow, config); err != nil {
@@ -198,6 +201,14 @@ func readMessage(ctx context.Context, packets io.Reader, params openParams) (*Me
 		SignerFingerprint: signer.fingerprint,
 		SignedAt:          details.Signature.CreationTime,
 	}, nil
+}
+
+// expectedSigner returns the clause of an error message that names the key that must sign.
+func expectedSigner(params openParams) string {
+	if params.expected == "" {
+		return ""
+	}
+	return ", expected a signature by key " + params.expected
 }
 
 // readError classifies an error from reading the packets before the body.
@@ -227,7 +238,7 @@ func bodyError(err error) error {
 }
 
 // signatureError classifies the outcome of checking the signatures after the body was read.
-func signatureError(details *openpgp.MessageDetails, unknown error, now time.Time) error {
+func signatureError(details *openpgp.MessageDetails, params openParams, now time.Time) error {
 	err := details.SignatureError
 	issuer := "unknown"
 	var signedAt time.Time
@@ -244,7 +255,7 @@ func signatureError(details *openpgp.MessageDetails, unknown error, now time.Tim
 			"after this computer's time %s; check the signer's clock", ErrBadSignature, issuer,
 			signedAt.UTC().Format(time.RFC3339), MaxClockSkew, now.UTC().Format(time.RFC3339))
 	case errors.Is(err, pgperrors.ErrUnknownIssuer):
-		return fmt.Errorf("%w: issuer key ID %s", unknown, issuer)
+		return fmt.Errorf("%w: issuer key ID %s%s", params.unknown, issuer, expectedSigner(params))
 	case errors.Is(err, pgperrors.ErrKeyExpired):
 		return fmt.Errorf("signer key: %w: issuer key ID %s", ErrKeyExpired, issuer)
 	case errors.Is(err, pgperrors.ErrKeyRevoked):

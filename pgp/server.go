@@ -69,6 +69,7 @@ func (s *Server) Open(envelope io.Reader, sender *PublicKey) (*Message, error) {
 		recipient:  s.key,
 		signers:    KeyList{sender},
 		unknown:    ErrWrongSigner,
+		expected:   sender.Fingerprint(),
 		maxPayload: s.maxPayload,
 		now:        s.now,
 	})
