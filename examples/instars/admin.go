@@ -19,7 +19,7 @@ type adminOverview struct {
 	Running      int                      `json:"running_instances"`
 	RevenueSat   int64                    `json:"revenue_sat"`
 	Series       []chartPoint             `json:"series"`
-	Charts       []string                 `json:"-"`
+	Charts       []chart                  `json:"-"`
 }
 
 // reconcileJSON compares payments, the store and the cloud.
@@ -94,12 +94,12 @@ func (w *webServer) overview(ctx context.Context) (*adminOverview, error) {
 		}
 	}
 	o.Series = history(invoices, leases, now, 48)
-	o.Charts = []string{
-		chartSVG("Revenue (settled, sat)", o.Series, func(p chartPoint) int64 {
+	o.Charts = []chart{
+		newChart("Revenue, settled invoices (sat)", o.Series, func(p chartPoint) int64 {
 			return p.RevenueSat
 		}),
-		chartSVG("Open invoices", o.Series, func(p chartPoint) int64 { return p.OpenInvoices }),
-		chartSVG("Running instances", o.Series, func(p chartPoint) int64 { return p.Running }),
+		newChart("Open invoices", o.Series, func(p chartPoint) int64 { return p.OpenInvoices }),
+		newChart("Running instances", o.Series, func(p chartPoint) int64 { return p.Running }),
 	}
 	return o, nil
 }

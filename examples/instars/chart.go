@@ -68,6 +68,16 @@ func history(invoices []*billing.Invoice, leases []*billing.Lease, now time.Time
 	return out
 }
 
+// chart is one titled plot of the admin page.
+type chart struct {
+	Title string
+	SVG   string
+}
+
+func newChart(title string, series []chartPoint, value func(chartPoint) int64) chart {
+	return chart{Title: title, SVG: chartSVG(title, series, value)}
+}
+
 // chartSVG draws one series as an accessible SVG line chart with its axis labels.
 func chartSVG(title string, series []chartPoint, value func(chartPoint) int64) string {
 	const width, height, left, bottom, top = 480, 160, 64, 24, 12

@@ -7,6 +7,7 @@
   var countdown = document.getElementById("countdown");
   var expires = Date.parse(live.getAttribute("data-expires"));
   var skew = 0;
+  var final = false;
 
   function text(elementId, value) {
     var el = document.getElementById(elementId);
@@ -28,6 +29,7 @@
     progress.max = inv.required_confirmations;
     progress.value = Math.min(inv.confirmations, inv.required_confirmations);
     skew = Date.parse(inv.expires_at) - Date.now() - inv.seconds_left * 1000;
+    final = inv.final;
     var link = document.getElementById("leaselink");
     if (inv.lease) {
       link.hidden = false;
@@ -43,6 +45,7 @@
 
   function tick() {
     if (!countdown) { return; }
+    if (final) { countdown.textContent = "closed"; return; }
     var left = Math.max(0, Math.round((expires - skew - Date.now()) / 1000));
     var m = Math.floor(left / 60), s = left % 60;
     countdown.textContent = left > 0 ? m + " min " + (s < 10 ? "0" : "") + s + " s left" : "expired";
