@@ -27,6 +27,11 @@ func forEachStore(t *testing.T, test func(t *testing.T, store *SQLStore, clock *
 		clock := &storeClock{now: invoiceStart}
 		test(t, openSQLiteStore(t, clock), clock)
 	})
+	t.Run("sqlite-group-commit", func(t *testing.T) {
+		clock := &storeClock{now: invoiceStart}
+		test(t, openSQLiteStoreWith(t, &SQLStoreOptions{Now: clock.Now, GroupCommit: true}),
+			clock)
+	})
 	t.Run("postgres", func(t *testing.T) {
 		clock := &storeClock{now: invoiceStart}
 		test(t, openPostgresStore(t, clock), clock)
@@ -35,8 +40,13 @@ func forEachStore(t *testing.T, test func(t *testing.T, store *SQLStore, clock *
 
 func openSQLiteStore(t testing.TB, clock *storeClock) *SQLStore {
 	t.Helper()
+	return openSQLiteStoreWith(t, &SQLStoreOptions{Now: clock.Now})
+}
+
+func openSQLiteStoreWith(t testing.TB, opts *SQLStoreOptions) *SQLStore {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "billing.db")
-	store, err := OpenSQLite(context.Background(), path, &SQLStoreOptions{Now: clock.Now})
+	store, err := OpenSQLite(context.Background(), path, opts)
 	if err != nil {
 		t.Fatalf("OpenSQLite: %v", err)
 	}
