@@ -60,7 +60,10 @@
 // RequestLimitExceeded, adds latency, or performs the action and then loses the response (a
 // 500 or a dropped connection), either for the next N calls or with a seeded probability.
 // [Server.Calls] counts the calls per action. The command ec2emu takes faults as flags, and a
-// running server has unsigned control endpoints for tests in other processes:
+// running server has control endpoints for tests in other processes. They take no signature
+// or other authentication, so anyone who can connect can read the state and inject faults:
+// serve the emulator on 127.0.0.1 (the command's default, -listen 127.0.0.1:8773). It logs a
+// warning when it listens on any other address.
 //
 //	GET    /_emu/instances        the instances, as JSON
 //	GET    /_emu/calls            the call counters per action, as JSON

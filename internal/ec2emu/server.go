@@ -104,7 +104,18 @@ func (s *Server) Start(addr string) (string, error) {
 		}
 	}()
 	s.cfg.Logger.Info("ec2 emulator listening", "url", s.url)
+	if !isLoopback(listener.Addr()) {
+		s.cfg.Logger.Warn("ec2 emulator reachable beyond this host; its /_emu/ control "+
+			"endpoints take no signature, so serve it on 127.0.0.1 unless the network is "+
+			"trusted", "url", s.url)
+	}
 	return s.url, nil
+}
+
+// isLoopback reports whether addr is a TCP address on the loopback interface only.
+func isLoopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
 }
 
 // URL returns the base URL Start serves on, or "" before Start.

@@ -2,6 +2,7 @@ package ec2emu
 
 import (
 	"encoding/hex"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -59,6 +60,25 @@ func TestMatchGlob(t *testing.T) {
 	for _, tc := range cases {
 		if got := matchGlob(tc.pattern, tc.s); got != tc.want {
 			t.Errorf("matchGlob(%q, %q) = %v, want %v", tc.pattern, tc.s, got, tc.want)
+		}
+	}
+}
+
+func TestIsLoopback(t *testing.T) {
+	cases := []struct {
+		addr net.Addr
+		want bool
+	}{
+		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8773}, true},
+		{&net.TCPAddr{IP: net.IPv6loopback, Port: 8773}, true},
+		{&net.TCPAddr{IP: net.IPv4zero, Port: 8773}, false},
+		{&net.TCPAddr{IP: net.IPv6unspecified, Port: 8773}, false},
+		{&net.TCPAddr{IP: net.IPv4(192, 0, 2, 10), Port: 8773}, false},
+		{&net.UnixAddr{Name: "/tmp/ec2emu.sock", Net: "unix"}, false},
+	}
+	for _, tc := range cases {
+		if got := isLoopback(tc.addr); got != tc.want {
+			t.Errorf("isLoopback(%v) = %v, want %v", tc.addr, got, tc.want)
 		}
 	}
 }

@@ -49,7 +49,8 @@ func run(ctx context.Context, args []string, logOutput io.Writer, started func(u
 	flags.SetOutput(logOutput)
 	defaults := ec2emu.DefaultTimings
 	listen := flags.String("listen", "127.0.0.1:8773",
-		"address to serve on; 8773 is the port of Eucalyptus' EC2 API")
+		"address to serve on; 8773 is the port of Eucalyptus' EC2 API. Keep it on "+
+			"127.0.0.1: the /_emu/ control endpoints take no signature")
 	accessKey := flags.String("access-key", "AKIDEXAMPLE", "access key id clients sign with")
 	secretKey := flags.String("secret-key", "",
 		"secret access key (default: the EC2EMU_SECRET_KEY environment variable)")
