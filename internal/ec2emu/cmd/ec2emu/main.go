@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -74,7 +75,10 @@ func run(ctx context.Context, args []string, logOutput io.Writer, started func(u
 	flags.Var(&faults, "fault", "inject a fault, repeatable: KIND[,action=ACTION][,count=N]"+
 		"[,p=PROBABILITY][,seed=N][,latency=DURATION]; KIND is latency, internal-error, "+
 		"unavailable, throttle, lost-response or drop-connection")
-	if err := flags.Parse(args); err != nil {
+	if err := flags.Parse(args); errors.Is(err, flag.ErrHelp) {
+		// The flag package has printed the usage, which is all -h requests.
+		return nil
+	} else if err != nil {
 		return err
 	}
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"path/filepath"
 	"testing"
 	"time"
@@ -72,5 +73,15 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		if err == nil {
 			t.Errorf("run with %s returned no error", name)
 		}
+	}
+}
+
+func TestRunHelpIsNotAnError(t *testing.T) {
+	var output strings.Builder
+	if err := run(t.Context(), []string{"-h"}, &output, nil); err != nil {
+		t.Errorf("run -h error = %v, want nil so the command exits 0", err)
+	}
+	if !strings.Contains(output.String(), "-listen") {
+		t.Errorf("run -h printed %q, want the flag list", output.String())
 	}
 }
