@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
-	"strings"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
