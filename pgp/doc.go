@@ -27,6 +27,7 @@
 // SealOrder (customer side) and Server.SealCredentials (server side) sign a payload and encrypt
 // it to one recipient, returning an ASCII-armored OpenPGP message. The signature names its
 // recipient, so a recipient cannot forward it re-encrypted to someone else as addressed to them.
+// Sealed to a key dated up to MaxClockSkew ahead, the message takes the key's date.
 //
 // Server.Open, Server.OpenFromKeyring and OpenCredentials accept any ASCII-armored message that
 // is encrypted to the opener's key (with an integrity check: SEIPD, as gpg writes by default)

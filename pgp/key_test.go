@@ -272,3 +272,31 @@ func TestKeyFromClockAhead(t *testing.T) {
 		t.Errorf("key made an hour ahead: error %q does not point at the clock", err)
 	}
 }
+
+func TestSealToKeyFromClockAhead(t *testing.T) {
+	t.Parallel()
+	// Credentials may be sealed within a minute of the order, to a key that a customer whose
+	// clock runs fast made just before it.
+	ahead := func() time.Time { return time.Now().Add(time.Minute) }
+	customer, err := GenerateKey(GenerateOptions{Name: "fast clock", Now: ahead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	public, err := ParsePublicKey(customer.PublicKey().Armored(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := newTestServer(t, ServerOptions{})
+	credentials := []byte("ssh root@192.0.2.7")
+	envelope, err := server.SealCredentials(credentials, public)
+	if err != nil {
+		t.Fatalf("SealCredentials to a key made a minute ahead: %v", err)
+	}
+	message, err := OpenCredentials(bytes.NewReader(envelope), customer, server.PublicKey())
+	if err != nil {
+		t.Fatalf("OpenCredentials: %v", err)
+	}
+	if !bytes.Equal(message.Payload, credentials) {
+		t.Errorf("payload = %q, want %q", message.Payload, credentials)
+	}
+}

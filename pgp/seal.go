@@ -25,6 +25,14 @@ func seal(
 	if signer == nil || recipient == nil {
 		return nil, fmt.Errorf("sealing: signer and recipient keys are required")
 	}
+	// A recipient key made by a clock that runs ahead, by at most MaxClockSkew, has no valid
+	// self-signature before its own date, so the message takes that date. To the recipient,
+	// whose clock made the key, the message is then not dated in the future.
+	if at := validityInstant(recipient.entity, config.Now()); at.After(config.Now()) {
+		shifted := *config
+		shifted.Time = func() time.Time { return at }
+		config = &shifted
+	}
 	var out bytes.Buffer
 	armored, err := armor.Encode(&out, openpgp.MessageType, nil)
 	if err != nil {
