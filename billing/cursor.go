@@ -13,9 +13,9 @@ import (
 // StoreCursor keeps a bitcoin.Tracker's position in the billing store under a name, so the
 // tracker resumes where it stopped after a restart.
 type StoreCursor struct {
-	// Store is where the cursor is kept.
+	// Store is the store the cursor is kept in.
 	Store Queries
-	// Name tells this tracker's cursor from others in the same store, such as
+	// Name identifies this tracker's cursor among others in the same store, such as
 	// "bitcoin-mainnet".
 	Name string
 }

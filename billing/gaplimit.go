@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// GapLimitWarning says that the operator's wallet may not show the latest payments: the
+// GapLimitWarning reports that the operator's wallet may not show the latest payments: the
 // account has more consecutive unpaid addresses at its end than the wallet scans past.
 // Wallets find an account's payments by deriving addresses in order and stop after a run
 // of unused ones (the gap limit), so a payment to an address beyond that run stays
@@ -20,7 +20,7 @@ type GapLimitWarning struct {
 	GapLimit uint32
 	// NextIndex is the next derivation index to be given out.
 	NextIndex uint32
-	// Message tells the operator what is wrong and what to do.
+	// Message is the text for the operator: what is wrong and what to do.
 	Message string
 }
 

@@ -12,7 +12,7 @@ import (
 
 // InvoiceTerms are a plan's billing terms, copied into each invoice made for it.
 type InvoiceTerms struct {
-	// Price is what the plan costs; a price in BTC needs no exchange rate.
+	// Price is the plan's price; a price in BTC needs no exchange rate.
 	Price Price
 	// Policy is the plan's confirmation policy.
 	Policy ConfirmationPolicy
@@ -70,8 +70,8 @@ type InvoicerConfig struct {
 	Logger *slog.Logger
 }
 
-// Invoicer makes invoices: it converts the price at the current rate, asks the gateway for
-// a payment request, stores the invoice, and has the gateway watch it.
+// Invoicer makes invoices: it converts the price at the current rate, requests a payment
+// request from the gateway, stores the invoice, and has the gateway watch it.
 type Invoicer struct {
 	config InvoicerConfig
 }
@@ -143,8 +143,8 @@ func (iv *Invoicer) CreateInvoice(ctx context.Context, order *Order, terms Invoi
 }
 
 // CreateInvoiceTx makes and stores an invoice for the order, at the quote, in the caller's
-// transaction. The caller commits, then calls Watch; an invoice that is not watched is
-// still picked up by watching every store's WatchedInvoices at start.
+// transaction. The caller commits, then calls Watch. If the process stops in between, the
+// service's start-up watch of every WatchedInvoices result covers the invoice.
 func (iv *Invoicer) CreateInvoiceTx(ctx context.Context, tx StoreTx, orderID string,
 	terms InvoiceTerms, quote Quote) (*Invoice, error) {
 	terms, err := terms.withDefaults()

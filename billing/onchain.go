@@ -147,9 +147,9 @@ func (g *OnChainGateway) CreatePaymentRequest(ctx context.Context, tx StoreTx,
 }
 
 // Watch adds the request's address to the tracker. The tracker follows payments already
-// seen until they reach its depth, so a settled invoice is still told of a reorganisation;
-// the until time is not needed to stop watching, because the service ignores payments
-// after the monitoring window.
+// seen until they reach its depth, so a reorganisation still reaches a settled invoice.
+// The until time is not used, because NextInvoiceState ignores payments first seen after
+// the monitoring window.
 //
 // TODO: unwatch addresses whose monitoring window has ended, so that the watch set does
 // not grow with every invoice ever made.
@@ -191,8 +191,8 @@ func (g *OnChainGateway) handleEvent(ctx context.Context, event bitcoin.PaymentE
 
 // paymentFromEvent maps a tracker event to a Payment seen at the given time.
 //
-// NOTE: SeenAt is when the gateway handles the event. A payment confirmed while the server
-// was down is stamped when the tracker catches up, which can make it look late; the store
+// NOTE: SeenAt is the time the gateway handles the event. A payment confirmed while the
+// server was down is stamped when the tracker catches up, so it can look late. The store
 // keeps the earliest SeenAt of all reports.
 func paymentFromEvent(event bitcoin.PaymentEvent, seenAt time.Time) Payment {
 	p := Payment{

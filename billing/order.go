@@ -35,13 +35,14 @@ type OrderPayload struct {
 	Plan string `json:"plan"`
 	// SSHPublicKey is one line in OpenSSH authorized_keys format.
 	SSHPublicKey string `json:"ssh_public_key"`
-	// RefundAddress is where an overpayment or a refund goes, on the server's network.
+	// RefundAddress is the address on the server's network that refunds and overpayments
+	// are sent to.
 	RefundAddress string `json:"refund_address,omitempty"`
 	// Nonce makes each order unique; the store accepts a nonce once per customer, so a
 	// replayed envelope is rejected.
 	Nonce string `json:"nonce"`
-	// CreatedAt is when the customer made the order; orders too old or too far in the
-	// future are rejected, which bounds how long a nonce must be remembered.
+	// CreatedAt is the time the customer made the order. Orders too old or too far in the
+	// future are rejected, so a nonce need not be remembered beyond that window.
 	CreatedAt time.Time `json:"created_at"`
 	// ExtendsLease, when set, names the lease the order extends instead of starting an
 	// instance.
@@ -63,7 +64,7 @@ var (
 	noncePattern      = regexp.MustCompile(`^[A-Za-z0-9_-]{16,128}$`)
 )
 
-// OrderParseOptions says what ParseOrderPayload checks against.
+// OrderParseOptions holds the values ParseOrderPayload checks a payload against.
 type OrderParseOptions struct {
 	// Now is the current time, from the caller's clock.
 	Now time.Time
@@ -79,10 +80,11 @@ type OrderParseOptions struct {
 // a customer's mistake from a server fault with errors.Is.
 var ErrInvalidOrder = errors.New("billing: invalid order")
 
-// ParseOrderPayload decodes and checks an order payload: at most MaxOrderPayloadSize bytes
-// of one JSON object with no unknown or repeated fields, a plan identifier, a valid SSH
-// public key, a refund address on the network when one is given, a nonce of 16 to 128
-// base64url characters, and a creation time within the allowed window.
+// ParseOrderPayload decodes and checks an order payload. The payload must be one JSON object
+// of at most MaxOrderPayloadSize bytes with no unknown or repeated fields. It must name a
+// plan, carry a valid SSH public key and a nonce of 16 to 128 base64url characters, and have
+// a creation time within the allowed window. A refund address, when given, must belong to
+// the network.
 func ParseOrderPayload(data []byte, opts OrderParseOptions) (OrderPayload, error) {
 	var p OrderPayload
 	if len(data) > MaxOrderPayloadSize {

@@ -64,14 +64,14 @@ type SQLStoreOptions struct {
 	// Now is the clock that stamps rows; nil means time.Now.
 	Now func() time.Time
 	// MaxOpenConns bounds SQLite's connections; 0 means 1, the setting River's SQLite
-	// driver asks for. With one connection, a Store method called inside an InTx callback
+	// driver recommends. With one connection, a Store method called inside an InTx callback
 	// (instead of the StoreTx) waits for the transaction and so blocks until ctx ends.
 	// PostgreSQL's pool size is set in its connection string (pool_max_conns).
 	MaxOpenConns int
 	// BusyTimeout is how long a SQLite writer waits for another; 0 means 5 seconds.
 	BusyTimeout time.Duration
 	// GroupCommit runs concurrent InTx calls on SQLite together in one transaction, each
-	// in a savepoint of its own, which multiplies write throughput under concurrent load.
+	// in a savepoint of its own, which raises write throughput under concurrent load.
 	// The cost: when a shared commit fails, every call in it fails, and a cancelled context
 	// is honoured only before the call runs. See groupCommitter. Ignored on PostgreSQL,
 	// where transactions commit in parallel.
@@ -110,8 +110,8 @@ func OpenSQLite(ctx context.Context, path string, opts *SQLStoreOptions) (*SQLSt
 	query.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", o.BusyTimeout.Milliseconds()))
 	query.Add("_pragma", "journal_mode(WAL)")
 	query.Add("_pragma", "synchronous(NORMAL)")
-	// The checkpointer copies the log into the database in the background; the automatic
-	// checkpoint, which would stall the commit that triggers it, is a backstop only.
+	// The checkpointer copies the log into the database in the background. The automatic
+	// checkpoint would stall the commit that triggers it, so it is only a backstop.
 	query.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", backstopCheckpointPages))
 	query.Add("_pragma", "foreign_keys(ON)")
 	// A 32 MiB page cache (SQLite's default is 2 MiB) keeps a grouped transaction's dirty

@@ -19,8 +19,9 @@ const (
 
 // checkpointer runs SQLite's passive checkpoints on a connection of its own, so that
 // copying the write-ahead log into the database (and syncing it) happens beside the
-// writers instead of inside the commit that fills the log. A passive checkpoint never waits
-// for a lock: it copies what it can and tries again at the next tick.
+// writers instead of inside the commit that fills the log. A passive checkpoint copies what
+// it can without waiting for readers or writers and never calls the busy handler (SQLite's
+// sqlite3_wal_checkpoint_v2 documentation); the next tick copies the rest.
 type checkpointer struct {
 	db     *sql.DB
 	cancel context.CancelFunc

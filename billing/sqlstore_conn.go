@@ -38,7 +38,7 @@ type storeRow interface {
 
 var errStoreNoRows = errors.New("no rows")
 
-// sqlQuerier is what *sql.DB and *sql.Tx have in common.
+// sqlQuerier is the method set *sql.DB and *sql.Tx share.
 type sqlQuerier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
@@ -196,7 +196,7 @@ func (r sqliteRow) Scan(dest ...any) error {
 	return err
 }
 
-// pgxQuerier is what *pgxpool.Pool and pgx.Tx have in common.
+// pgxQuerier is the method set *pgxpool.Pool and pgx.Tx share.
 type pgxQuerier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)

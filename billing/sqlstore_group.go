@@ -14,10 +14,10 @@ var errStoreClosed = errors.New("billing: store closed")
 
 // groupCommitter runs the InTx calls that arrive while a SQLite commit is in progress
 // together in the next transaction, each inside its own savepoint. SQLite has one writer at
-// a time, and most of a small transaction's cost is its commit (the log frames of every page
-// it touched), so sharing a commit raises throughput under concurrent callers without
-// changing what each caller sees: its writes are rolled back alone if its function fails,
-// and it returns only once its writes are committed.
+// a time, and a commit writes a log frame for every page its transaction touched. Sharing a
+// commit saves the commit's fixed cost and the frames of pages several calls touch, without
+// changing what each caller observes: its writes are rolled back alone if its function
+// fails, and it returns only once its writes are committed.
 //
 // A caller shares its batch's fate in one way: if the commit itself fails, every function
 // of the batch gets the error. Contexts are checked before a function runs; statements run
