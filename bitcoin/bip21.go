@@ -119,6 +119,9 @@ func percentEncode(text string) string {
 // amount, label and message may appear once each. Values are percent-decoded with "+" kept
 // as a plus sign, as RFC 3986 has it. A "req-" parameter makes the URI invalid, as BIP21
 // requires; any other unknown parameter is kept in Extra.
+//
+// An "amount=0" parameter reads as no amount, because the zero Amount means none. A URI
+// without an address, such as one that carries only a lightning parameter, is rejected.
 func ParsePaymentURI(text string, network *Network) (*PaymentURI, error) {
 	if network == nil || network.Params == nil {
 		return nil, fmt.Errorf("%w: no network given", ErrInvalidPaymentURI)
