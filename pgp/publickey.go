@@ -29,7 +29,9 @@ type PublicKey struct {
 // ParsePublicKey reads one ASCII-armored OpenPGP public key and checks it at the time now: v4 and
 // v6 keys are accepted when every key in them is strong enough (RSA of at least 2048 bits, or an
 // elliptic curve other than secp256k1; no DSA or ElGamal), the key is neither expired nor revoked,
-// and it has a valid key for signing and one for encryption.
+// and it has a valid key for signing and one for encryption. A key or self-signature dated up to
+// MaxClockSkew after now moves the check to that date, because the clock that made it may run
+// ahead.
 func ParsePublicKey(armored []byte, now time.Time) (*PublicKey, error) {
 	entity, err := readArmoredEntity(armored, openpgp.PublicKeyType)
 	if err != nil {

@@ -33,6 +33,7 @@ func seal(
 		shifted.Time = func() time.Time { return at }
 		config = &shifted
 	}
+
 	var out bytes.Buffer
 	armored, err := armor.Encode(&out, openpgp.MessageType, nil)
 	if err != nil {
