@@ -46,9 +46,7 @@ func history(invoices []*billing.Invoice, leases []*billing.Lease, now time.Time
 			if open {
 				end = now.Add(time.Second)
 			}
-			if !inv.CreatedAt.After(at) && at.Before(end) &&
-				(open || inv.State == billing.StateSettled) && !(inv.State ==
-				billing.StateSettled && !inv.UpdatedAt.After(at)) {
+			if !inv.CreatedAt.After(at) && at.Before(end) {
 				p.OpenInvoices++
 			}
 			if inv.State == billing.StateSettled && !inv.UpdatedAt.After(at) {
