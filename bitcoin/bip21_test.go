@@ -122,6 +122,10 @@ func TestParsePaymentURIBIP21Examples(t *testing.T) {
 			{"somethingelseyoudontget", "999"}}},
 		{text: "BitCoin:" + address + "?AMOUNT=1", amount: 100_000_000},
 		{text: "bitcoin:" + address + "?label=a+b", label: "a+b"},
+		{text: "bitcoin:" + address + "?amount=0"},
+		{text: "bitcoin:" + address + "?label=a%26b%3Dc%2Bd", label: "a&b=c+d"},
+		{text: "bitcoin:" + address + "?lightning=lnbc1&lightning=lnbc2",
+			extra: []URIParameter{{"lightning", "lnbc1"}, {"lightning", "lnbc2"}}},
 	}
 	for _, test := range tests {
 		uri, err := ParsePaymentURI(test.text, Mainnet)
@@ -152,6 +156,9 @@ func TestParsePaymentURIRejects(t *testing.T) {
 		{"wrong scheme", "litecoin:" + address, Mainnet, ErrInvalidPaymentURI},
 		{"no scheme", address, Mainnet, ErrInvalidPaymentURI},
 		{"no address", "bitcoin:?amount=1", Mainnet, ErrInvalidPaymentURI},
+		{"lightning only", "bitcoin:?lightning=lnbc1", Mainnet, ErrInvalidPaymentURI},
+		{"invalid percent escape", "bitcoin:" + address + "?label=%zz", Mainnet,
+			ErrInvalidPaymentURI},
 		{"mainnet address on testnet", "bitcoin:" + address, Testnet3, ErrInvalidPaymentURI},
 		{"bech32 mainnet on regtest", "bitcoin:bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu",
 			Regtest, ErrInvalidPaymentURI},
