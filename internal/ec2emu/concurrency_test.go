@@ -2,6 +2,7 @@ package ec2emu_test
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"sync"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/instars/instars/internal/ec2emu"
 )
@@ -42,6 +45,39 @@ func TestConcurrentRunsWithOneToken(t *testing.T) {
 	if got := len(b.emu.Instances()); got != 1 {
 		t.Errorf("instances after %d concurrent calls with one token = %d, want 1", callers,
 			got)
+	}
+}
+
+func TestConcurrentRunsWithOneTokenDifferentTypes(t *testing.T) {
+	b := setup(t)
+	const callers = 8
+	instanceTypes := []string{"m1.small", "t1.micro"}
+	errs := make([]error, callers)
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Go(func() {
+			input := runInput("contested-token", 1)
+			input.InstanceType = types.InstanceType(instanceTypes[i%2])
+			_, errs[i] = b.client.RunInstances(ctx(t), input)
+		})
+	}
+	wg.Wait()
+
+	instances := b.emu.Instances()
+	if len(instances) != 1 {
+		t.Fatalf("instances after concurrent calls with one token = %d, want 1", len(instances))
+	}
+	winner := instances[0].InstanceType
+	for i := range callers {
+		var apiErr smithy.APIError
+		switch {
+		case instanceTypes[i%2] == winner && errs[i] != nil:
+			t.Errorf("caller %d asked for the launched type %s and got %v", i, winner, errs[i])
+		case instanceTypes[i%2] != winner &&
+			(!errors.As(errs[i], &apiErr) || apiErr.ErrorCode() != "IdempotentParameterMismatch"):
+			t.Errorf("caller %d asked for %s after %s won: error %v, want "+
+				"IdempotentParameterMismatch", i, instanceTypes[i%2], winner, errs[i])
+		}
 	}
 }
 
