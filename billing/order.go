@@ -100,6 +100,11 @@ func ParseOrderPayload(data []byte, opts OrderParseOptions) (OrderPayload, error
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil {
+		var timeErr *time.ParseError
+		if errors.As(err, &timeErr) {
+			return p, fmt.Errorf("%w: invalid created_at %q: expected an RFC 3339 time such "+
+				"as 2026-12-04T15:04:05Z", ErrInvalidOrder, timeErr.Value)
+		}
 		return p, fmt.Errorf("%w: %w", ErrInvalidOrder, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
