@@ -2,6 +2,7 @@ package bitcoin
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/btcsuite/btcd/btcutil"
@@ -23,6 +24,7 @@ func TestParseBTC(t *testing.T) {
 		{"000000000000001.5", 150_000_000},
 		{"1.", 100_000_000},
 		{".5", 50_000_000},
+		{strings.Repeat("0", 10_000) + "1", 100_000_000},
 	}
 	for _, test := range tests {
 		got, err := ParseBTC(test.text)
@@ -40,7 +42,8 @@ func TestParseBTCRejects(t *testing.T) {
 	for _, text := range []string{
 		"", ".", "-1", "+1", "1e-3", "1E8", "0x10", " 1", "1 ", "1,5", "1.2.3", "abc", "NaN",
 		"Inf", "0.000000001", "1.123456789", "21000000.00000001", "21000001",
-		"99999999999999999999", "١", "1_000",
+		"99999999999999999999", "١", "1_000", "-0", "1e-8", "０.1", "0.1\n",
+		strings.Repeat("9", 10_000), "0." + strings.Repeat("0", 10_000) + "1",
 	} {
 		got, err := ParseBTC(text)
 		if !errors.Is(err, ErrInvalidAmount) {
