@@ -64,16 +64,27 @@ func TestStateSurvivesRestart(t *testing.T) {
 }
 
 func TestCorruptStateFileIsRejected(t *testing.T) {
-	stateFile := filepath.Join(t.TempDir(), "ec2.json")
-	if err := os.WriteFile(stateFile, []byte("{not json"), 0o600); err != nil {
-		t.Fatal(err)
+	cases := map[string]string{
+		"not json":              "{not json",
+		"null instance":         `{"instances":[null]}`,
+		"null key pair":         `{"key_pairs":[null]}`,
+		"instance without id":   `{"instances":[{"image_id":"emi-0d1e2b3c"}]}`,
+		"key pair without name": `{"key_pairs":[{"id":"key-0a1b2c3d"}]}`,
 	}
-	_, err := ec2emu.New(ec2emu.Config{
-		Credentials: map[string]string{testAccessKey: testSecretKey},
-		StateFile:   stateFile,
-	})
-	if err == nil || !strings.Contains(err.Error(), stateFile) {
-		t.Errorf("New with a corrupt state file: error %v, want one naming the file", err)
+	for name, content := range cases {
+		t.Run(name, func(t *testing.T) {
+			stateFile := filepath.Join(t.TempDir(), "ec2.json")
+			if err := os.WriteFile(stateFile, []byte(content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := ec2emu.New(ec2emu.Config{
+				Credentials: map[string]string{testAccessKey: testSecretKey},
+				StateFile:   stateFile,
+			})
+			if err == nil || !strings.Contains(err.Error(), stateFile) {
+				t.Errorf("New with state %s: error %v, want one naming the file", content, err)
+			}
+		})
 	}
 }
 

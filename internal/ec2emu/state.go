@@ -131,7 +131,26 @@ func loadState(path string) (*state, error) {
 	if st.ClientTokens == nil {
 		st.ClientTokens = map[string]clientTokenRecord{}
 	}
+	if err := st.validate(); err != nil {
+		return nil, fmt.Errorf("ec2emu: state file %s is invalid: %w", path, err)
+	}
 	return st, nil
+}
+
+// validate checks what a hand-edited state file could break and every action relies on: no
+// null entries, and an id on each instance and a name on each key pair.
+func (st *state) validate() error {
+	for i, inst := range st.Instances {
+		if inst == nil || inst.ID == "" {
+			return fmt.Errorf("instances[%d] is null or has no id", i)
+		}
+	}
+	for i, k := range st.KeyPairs {
+		if k == nil || k.Name == "" {
+			return fmt.Errorf("key_pairs[%d] is null or has no name", i)
+		}
+	}
+	return nil
 }
 
 // saveState writes the state to path through a temporary file and a rename, so a crash leaves
