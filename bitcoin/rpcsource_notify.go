@@ -70,7 +70,14 @@ func (s *RPCSource) Subscribe(ctx context.Context) <-chan ChainUpdate {
 	s.mu.Unlock()
 	go queue.pump(ctx, out)
 	go func() {
-		s.poll(ctx, queue)
+		p := poller{
+			reader:      s,
+			interval:    s.cfg.PollInterval,
+			logger:      s.cfg.Logger.With("node", s.cfg.Host, "kind", s.cfg.Kind.String()),
+			scanMempool: s.cfg.Kind == NodeBitcoind,
+			rescan:      s.rescan,
+		}
+		p.run(ctx, queue)
 		s.mu.Lock()
 		if s.subscriber == queue {
 			s.subscriber = nil
@@ -78,101 +85,6 @@ func (s *RPCSource) Subscribe(ctx context.Context) <-chan ChainUpdate {
 		s.mu.Unlock()
 	}()
 	return out
-}
-
-// poll reads the best block, and the mempool when needed, until ctx ends. It retries a
-// failed read with a doubling delay of up to a minute. The first success after failures is
-// reported as UpdateReconnected and followed by a mempool replay.
-func (s *RPCSource) poll(ctx context.Context, queue *updateQueue) {
-	var (
-		lastTip   BlockID
-		known     = make(map[chainhash.Hash]struct{})
-		replay    = true
-		failing   = false
-		retry     = time.Second
-		interval  = s.cfg.PollInterval
-		logger    = s.cfg.Logger.With("node", s.cfg.Host, "kind", s.cfg.Kind.String())
-		scanEvery = s.cfg.Kind == NodeBitcoind
-	)
-	for {
-		err := s.pollOnce(ctx, queue, &lastTip, known, replay || scanEvery)
-		switch {
-		case ctx.Err() != nil:
-			return
-		case err != nil:
-			if !failing {
-				logger.Warn("bitcoin rpc source: node read failed; retrying", "error", err)
-			}
-			failing = true
-			if !sleepContext(ctx, retry) {
-				return
-			}
-			retry = min(2*retry, time.Minute)
-			continue
-		case failing:
-			logger.Info("bitcoin rpc source: node reachable again")
-			queue.push(ChainUpdate{Kind: UpdateReconnected})
-			failing, retry = false, time.Second
-			// Read the mempool now: transactions announced during the outage are lost.
-			replay = true
-			continue
-		}
-		replay = false
-
-		timer := time.NewTimer(interval)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return
-		case <-s.rescan:
-			replay = true
-		case <-timer.C:
-		}
-		timer.Stop()
-	}
-}
-
-// pollOnce reports a changed tip and, with scanMempool, every mempool transaction not in
-// known, which it then replaces with the current mempool.
-func (s *RPCSource) pollOnce(ctx context.Context, queue *updateQueue, lastTip *BlockID,
-	known map[chainhash.Hash]struct{}, scanMempool bool) error {
-
-	tip, err := s.Tip(ctx)
-	if err != nil {
-		return err
-	}
-	if tip != *lastTip {
-		*lastTip = tip
-		queue.push(ChainUpdate{Kind: UpdateBlock, Block: tip})
-	}
-	if !scanMempool {
-		return nil
-	}
-	txids, err := s.Mempool(ctx)
-	if err != nil {
-		return err
-	}
-	current := make(map[chainhash.Hash]struct{}, len(txids))
-	for _, txid := range txids {
-		current[txid] = struct{}{}
-		if _, ok := known[txid]; ok {
-			continue
-		}
-		tx, err := s.Transaction(ctx, txid)
-		if errors.Is(err, ErrNotFound) {
-			// Confirmed or evicted since the list was read.
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		queue.push(ChainUpdate{Kind: UpdateTransaction, Tx: tx})
-	}
-	clear(known)
-	for txid := range current {
-		known[txid] = struct{}{}
-	}
-	return nil
 }
 
 // push hands a notification to the current subscriber, if any.

@@ -38,7 +38,8 @@ func (t *Tracker) handleMempoolTx(ctx context.Context, tx *wire.MsgTx) error {
 			rbf = true
 		}
 		spender, ok := t.spenders[in.PreviousOutPoint]
-		if ok && spender != txid && !t.txs[spender].confirmed() {
+		if followed := t.txs[spender]; ok && spender != txid && followed != nil &&
+			!followed.confirmed() {
 			conflicts = append(conflicts, conflict{followed: spender, by: txid})
 		}
 	}
