@@ -24,9 +24,15 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stderr, nil); err != nil {
-		fmt.Fprintln(os.Stderr, "ec2emu:", err)
+		fmt.Fprintln(os.Stderr, errorLine(err))
 		os.Exit(1)
 	}
+}
+
+// errorLine returns err's message with the command name in front, once: errors from package
+// ec2emu already start with it.
+func errorLine(err error) string {
+	return "ec2emu: " + strings.TrimPrefix(err.Error(), "ec2emu: ")
 }
 
 // faultFlags collects repeated -fault flags.

@@ -85,3 +85,15 @@ func TestRunHelpIsNotAnError(t *testing.T) {
 		t.Errorf("run -h printed %q, want the flag list", output.String())
 	}
 }
+
+func TestErrorLineHasOnePrefix(t *testing.T) {
+	cases := map[string]string{
+		"ec2emu: state file x.json is not valid JSON": "ec2emu: state file x.json is not valid JSON",
+		"no secret key: set -secret-key":              "ec2emu: no secret key: set -secret-key",
+	}
+	for message, want := range cases {
+		if got := errorLine(errors.New(message)); got != want {
+			t.Errorf("errorLine(%q) = %q, want %q", message, got, want)
+		}
+	}
+}
