@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -24,18 +25,43 @@ type devProcess struct {
 	env    []string
 }
 
-// buildBinaries builds the server and the client once for the test.
+// builtBinaries holds the server and client built once for all tests of the package.
+var builtBinaries struct {
+	once           sync.Once
+	dir            string
+	server, client string
+	err            error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builtBinaries.dir != "" {
+		os.RemoveAll(builtBinaries.dir)
+	}
+	os.Exit(code)
+}
+
+// buildBinaries builds the server and the client the first time a test asks for them.
 func buildBinaries(t *testing.T) (server, client string) {
 	t.Helper()
-	dir := t.TempDir()
-	server, client = filepath.Join(dir, "instars"), filepath.Join(dir, "instars-client")
-	for _, b := range [][2]string{{server, "."}, {client, "../instars-client"}} {
-		cmd := exec.Command("go", "build", "-o", b[0], b[1])
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("go build %s: %v\n%s", b[1], err, out)
+	b := &builtBinaries
+	b.once.Do(func() {
+		if b.dir, b.err = os.MkdirTemp("", "instars-bin-"); b.err != nil {
+			return
 		}
+		b.server, b.client = filepath.Join(b.dir, "instars"), filepath.Join(b.dir, "instars-client")
+		for _, target := range [][2]string{{b.server, "."}, {b.client, "../instars-client"}} {
+			out, err := exec.Command("go", "build", "-o", target[0], target[1]).CombinedOutput()
+			if err != nil {
+				b.err = fmt.Errorf("go build %s: %v\n%s", target[1], err, out)
+				return
+			}
+		}
+	})
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return server, client
+	return b.server, b.client
 }
 
 func freeAddress(t *testing.T) string {
