@@ -29,8 +29,9 @@ type Config struct {
 	Region string
 
 	// AccessKeyID and SecretAccessKey, with the optional SessionToken, are static credentials.
-	// Empty means the AWS credential chain (environment, shared files, profile), which never
-	// includes the instance metadata service here.
+	// Empty means the AWS credential chain (environment, shared files, profile, and container
+	// credentials when AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI is set), which
+	// never includes the instance metadata service here.
 	AccessKeyID     string
 	SecretAccessKey string
 	SessionToken    string
