@@ -33,8 +33,8 @@ type EsploraConfig struct {
 // Blockstream's esplora and of mempool.space). Esplora pushes nothing over plain HTTP, so
 // Subscribe polls the tip and the mempool every PollInterval.
 //
-// NOTE: every new mempool transaction costs one request, so against a public server with a
-// busy mainnet mempool this source is slow and may be rate-limited; run your own server.
+// NOTE: every new mempool transaction costs one request. Against a public server with a busy
+// mainnet mempool this source is therefore slow and may be rate-limited, so run your own.
 type EsploraSource struct {
 	cfg  EsploraConfig
 	base string

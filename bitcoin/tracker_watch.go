@@ -44,10 +44,11 @@ const (
 
 // watchSet maps watched output scripts to the caller's identifiers.
 //
-// A bit-array prefilter sits in front of the map: most outputs of a block pay unwatched
-// scripts, and the filter (2 bytes per script, so about 2 MB for a million) rules them out
-// from the processor cache, where a lookup in a map of a million entries would miss the cache
-// for nearly every output and make the cost of a block grow with the watch set.
+// A bit-array prefilter sits in front of the map, because most outputs of a block pay
+// unwatched scripts. The filter takes 2 bytes per script (about 2 MB for a million) and
+// rules those outputs out from the processor cache. Without it, a lookup in a map of a
+// million entries misses the cache for nearly every output, and the cost of a block grows
+// with the watch set.
 type watchSet struct {
 	mu   sync.RWMutex
 	ids  map[scriptKey]string

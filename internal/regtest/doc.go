@@ -1,9 +1,9 @@
 // Package regtest starts real btcd nodes in regression-test mode for the tests and the
 // development mode of the example server.
 //
-// It builds btcd once per btcd version from the module's own dependency (btcd is a `tool` in
-// go.mod) into the user's cache directory, guarded by a file lock so that test binaries of
-// several packages running at once share one build. Each [Node] wraps a btcd
+// It builds btcd once per btcd version, the version this module requires, into the user's
+// cache directory. A file lock guards the build, so test binaries of several packages that
+// run at once share one binary. Each [Node] wraps a btcd
 // integration/rpctest harness: a btcd process with a funded in-memory wallet, plus a small
 // single-key wallet of its own whose coins can be spent with or without BIP125 replace-by-fee
 // signalling, replaced, or double-spent on purpose.

@@ -13,6 +13,7 @@ func TestPayAndMine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+
 	tx, err := node.PayScript(script, 50_000, false)
 	if err != nil {
 		t.Fatal(err)
@@ -23,6 +24,7 @@ func TestPayAndMine(t *testing.T) {
 	if tx.TxIn[0].Sequence != wire.MaxTxInSequenceNum {
 		t.Errorf("sequence = %#x, want final %#x", tx.TxIn[0].Sequence, wire.MaxTxInSequenceNum)
 	}
+
 	_, before, err := node.BestBlock()
 	if err != nil {
 		t.Fatal(err)
@@ -56,6 +58,7 @@ func TestReplaceSignalling(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+
 	original, err := node.PayScript(script, 70_000, true)
 	if err != nil {
 		t.Fatal(err)
@@ -63,6 +66,7 @@ func TestReplaceSignalling(t *testing.T) {
 	if original.TxIn[0].Sequence != sequenceRBF {
 		t.Errorf("sequence = %#x, want %#x", original.TxIn[0].Sequence, uint32(sequenceRBF))
 	}
+
 	other, err := NewScript()
 	if err != nil {
 		t.Fatal(err)
@@ -91,6 +95,7 @@ func TestConflictMinedEvictsOriginal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+
 	original, err := node.PayScript(script, 80_000, false)
 	if err != nil {
 		t.Fatal(err)
@@ -102,6 +107,7 @@ func TestConflictMinedEvictsOriginal(t *testing.T) {
 	if err := node.Broadcast(conflict); err == nil {
 		t.Fatal("node accepted a conflict of a non-signalling transaction into its mempool")
 	}
+
 	hash, err := node.MineTransactions(conflict)
 	if err != nil {
 		t.Fatal(err)
@@ -134,6 +140,7 @@ func TestReorgAcrossTwoNodes(t *testing.T) {
 	if err := Disconnect(side, main); err != nil {
 		t.Fatal(err)
 	}
+
 	script, err := NewScript()
 	if err != nil {
 		t.Fatal(err)
@@ -149,6 +156,7 @@ func TestReorgAcrossTwoNodes(t *testing.T) {
 	if _, err := side.Mine(2); err != nil {
 		t.Fatal(err)
 	}
+
 	if err := Connect(side, main); err != nil {
 		t.Fatal(err)
 	}
