@@ -25,7 +25,8 @@ type LaunchRequest struct {
 	OrderID string
 	// Attempt numbers deliberate relaunches of the same lease, starting at 0. A request with
 	// the same LeaseID and Attempt returns the instance already launched, even a terminated
-	// one; raise Attempt to launch a replacement.
+	// one; raise Attempt to launch a replacement. A repeat must carry the same image, type,
+	// order, PaidUntil and tags, or EC2 rejects it with IdempotentParameterMismatch.
 	Attempt int
 	// ImageID is the machine image, such as "emi-0d1e2b3c" or "ami-0abcdef1234567890".
 	ImageID string
