@@ -79,6 +79,7 @@ func (w *webServer) overview(ctx context.Context) (*adminOverview, error) {
 	if err != nil {
 		return nil, err
 	}
+
 	now := w.st.service.Now()
 	for _, inv := range invoices {
 		if inv.State == billing.StateNew || inv.State == billing.StateProcessing {
@@ -93,6 +94,7 @@ func (w *webServer) overview(ctx context.Context) (*adminOverview, error) {
 			o.Running++
 		}
 	}
+
 	o.Series = history(invoices, leases, now, 48)
 	o.Charts = []chart{
 		newChart("Revenue, settled invoices (sat)", o.Series, func(p chartPoint) int64 {
@@ -198,6 +200,7 @@ func (w *webServer) reconcile(ctx context.Context) (*reconcileJSON, error) {
 	out := &reconcileJSON{CheckedAt: w.st.service.Now(), SettledWithoutLease: []string{},
 		LeasesWithoutPayment: []string{}, UnknownInstances: []string{},
 		MissingInstances: []string{}, OverdueInstances: []string{}}
+
 	settled := map[string]bool{}
 	for _, inv := range invoices {
 		if inv.State == billing.StateSettled {
@@ -224,6 +227,7 @@ func (w *webServer) reconcile(ctx context.Context) (*reconcileJSON, error) {
 			out.SettledWithoutLease = append(out.SettledWithoutLease, inv.ID)
 		}
 	}
+
 	report, err := w.st.driver.Reconcile(ctx, expected)
 	if err != nil {
 		return nil, fmt.Errorf("reading the cloud's instances: %w", err)

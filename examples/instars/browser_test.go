@@ -244,7 +244,7 @@ func TestBrowserWalksTheFlow(t *testing.T) {
 	waitText("#leasestatus", "ended")
 	shoot("08-lease-ended")
 
-	// The admin area asks for credentials, then shows the charts.
+	// The admin area requires credentials, then shows the charts.
 	resp, err := http.Get(dev.url + "/admin")
 	if err != nil {
 		t.Fatal(err)

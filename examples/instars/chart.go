@@ -87,6 +87,7 @@ func chartSVG(title string, series []chartPoint, value func(chartPoint) int64) s
 		fmt.Fprintf(&b, `<text x="%d" y="%d">no data yet</text></svg>`, left, height/2)
 		return b.String()
 	}
+
 	var maxValue int64 = 1
 	for _, p := range series {
 		maxValue = max(maxValue, value(p))
@@ -104,6 +105,7 @@ func chartSVG(title string, series []chartPoint, value func(chartPoint) int64) s
 		series[0].At.UTC().Format("Jan 2 15:04"))
 	fmt.Fprintf(&b, `<text class="tick" x="%d" y="%d" text-anchor="end">%s</text>`, width-8,
 		height-6, series[len(series)-1].At.UTC().Format("Jan 2 15:04"))
+
 	b.WriteString(`<polyline class="line" points="`)
 	for i, p := range series {
 		x := float64(left) + plotWidth*float64(i)/float64(len(series)-1)

@@ -114,8 +114,8 @@ type invoicesConfig struct {
 type ratesConfig struct {
 	// Sources are kraken, coinbase and bitstamp.
 	Sources []string `json:"sources"`
-	// Fixed maps a currency to the price of 1 BTC in its minor units, asked after Sources;
-	// alone it fixes the rate, which suits test networks.
+	// Fixed maps a currency to the price of 1 BTC in its minor units. It is asked after
+	// Sources, so alone it fixes the rate, which suits test networks.
 	Fixed             map[string]int64 `json:"fixed"`
 	Refresh           duration         `json:"refresh"`
 	SpreadBasisPoints uint32           `json:"spread_basis_points"`

@@ -146,6 +146,7 @@ func (c *fileConfig) validate() []problem {
 			add("account_key", "%v", err)
 		}
 	}
+
 	out = append(out, c.Node.validate()...)
 	out = append(out, c.Database.validate()...)
 	if c.ServerKey.File == "" {
@@ -159,6 +160,7 @@ func (c *fileConfig) validate() []problem {
 	out = append(out, c.Rates.validate()...)
 	out = append(out, c.validateWebhooks()...)
 	out = append(out, c.Admin.validate()...)
+
 	if c.RateLimit.OrdersPerMinute < 0 {
 		add("rate_limit.orders_per_minute", "must not be negative")
 	}

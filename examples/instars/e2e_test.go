@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// buildBinaries builds the server and the client the first time a test asks for them.
+// buildBinaries builds the server and the client the first time a test calls it.
 func buildBinaries(t *testing.T) (server, client string) {
 	t.Helper()
 	b := &builtBinaries
@@ -91,6 +91,7 @@ func startDev(t *testing.T, server, client string) *devProcess {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+
 	ready := make(chan string, 1)
 	go func() {
 		scanner := bufio.NewScanner(stdout)
@@ -133,7 +134,8 @@ func startDev(t *testing.T, server, client string) *devProcess {
 			"INSTARS_SERVER=http://"+address)}
 }
 
-// runClient runs instars-client and returns its output; wantOK says whether it must succeed.
+// runClient runs instars-client and returns its output. With wantOK the command must
+// succeed, otherwise it must fail.
 func (d *devProcess) runClient(t *testing.T, wantOK bool, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(d.client, args...)
@@ -239,7 +241,7 @@ func TestDevModeEndToEnd(t *testing.T) {
 		t.Errorf("order printed no BIP21 URI:\n%s", out)
 	}
 
-	// Pay, then confirm: the dev policy asks for two confirmations.
+	// Pay, then confirm: the dev policy requires two confirmations.
 	dev.post(t, "/api/v1/dev/invoices/"+invoiceID+"/pay")
 	waitFor(t, "the payment in the mempool", 30*time.Second, func() bool {
 		var inv invoiceJSON

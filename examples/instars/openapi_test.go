@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"sort"
 	"strings"
 	"testing"
@@ -103,5 +105,17 @@ func TestProductionServerHasNoDevRoutes(t *testing.T) {
 		if r.access == devOnly {
 			t.Errorf("production server registers dev route %s %s", r.method, r.pattern)
 		}
+	}
+	for _, path := range []string{"/dev", "/api/v1/dev/status"} {
+		rec := httptest.NewRecorder()
+		w.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		if rec.Code != http.StatusNotFound {
+			t.Errorf("GET %s on a production server = %d, want 404", path, rec.Code)
+		}
+	}
+	rec := httptest.NewRecorder()
+	w.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/api/v1/dev/mine", nil))
+	if rec.Code != http.StatusNotFound && rec.Code != http.StatusMethodNotAllowed {
+		t.Errorf("POST /api/v1/dev/mine on a production server = %d, want 404", rec.Code)
 	}
 }

@@ -82,6 +82,7 @@ func startServe(t *testing.T, binary, config string) *serveProcess {
 			t.Errorf("instars serve exited with %v after Ctrl-C\n%s", err, stderr.String())
 		}
 	})
+
 	ready := make(chan string, 1)
 	go func() {
 		scanner := bufio.NewScanner(stdout)

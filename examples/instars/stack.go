@@ -33,7 +33,7 @@ type stack struct {
 	closers   []func()
 }
 
-// stackOptions are what dev mode sets differently from a production start.
+// stackOptions are the settings in which dev mode differs from a production start.
 type stackOptions struct {
 	// Clock is the service's clock; nil means the real clock.
 	Clock metering.Clock
@@ -76,6 +76,7 @@ func openStack(ctx context.Context, cfg *fileConfig, opts stackOptions,
 	if err != nil {
 		return nil, fmt.Errorf("account_key: %w", err)
 	}
+
 	if s.admin, err = newAdminAuth(cfg.Admin); err != nil {
 		return nil, err
 	}
@@ -88,6 +89,7 @@ func openStack(ctx context.Context, cfg *fileConfig, opts stackOptions,
 	if err := s.openNode(ctx, opts); err != nil {
 		return nil, err
 	}
+
 	cursors := opts.Cursors
 	if cursors == nil {
 		cursors = billing.StoreCursor{Store: s.store, Name: "bitcoin-" + s.network.Name}
@@ -102,6 +104,7 @@ func openStack(ctx context.Context, cfg *fileConfig, opts stackOptions,
 	if err := s.openCloud(ctx, opts); err != nil {
 		return nil, err
 	}
+
 	rates, err := s.rateSource()
 	if err != nil {
 		return nil, err
@@ -216,6 +219,7 @@ func (s *stack) openCloud(ctx context.Context, opts stackOptions) error {
 			return fmt.Errorf("cloud.eucarc: %w", err)
 		}
 	}
+
 	setIf := func(dst *string, v string) {
 		if v != "" {
 			*dst = v
@@ -237,6 +241,7 @@ func (s *stack) openCloud(ctx context.Context, opts stackOptions) error {
 		}
 		cfg.AccessKeyID, cfg.SecretAccessKey = c.AccessKeyID, secret
 	}
+
 	cfg.LaunchTimeout = time.Duration(c.LaunchTimeout)
 	if opts.CloudPollInterval > 0 {
 		cfg.PollInterval, cfg.MaxPollInterval = opts.CloudPollInterval, 4*opts.CloudPollInterval

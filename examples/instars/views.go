@@ -43,7 +43,7 @@ type invoiceJSON struct {
 	Address      string `json:"address"`
 	PaymentURI   string `json:"payment_uri"`
 	// Confirmations is the depth of the least confirmed payment that counts, and
-	// RequiredConfirmations the depth the policy asks for.
+	// RequiredConfirmations the depth the policy requires.
 	Confirmations         int32     `json:"confirmations"`
 	RequiredConfirmations int32     `json:"required_confirmations"`
 	Payments              int       `json:"payments"`

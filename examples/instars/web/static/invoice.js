@@ -47,8 +47,11 @@
     if (!countdown) { return; }
     if (final) { countdown.textContent = "closed"; return; }
     var left = Math.max(0, Math.round((expires - skew - Date.now()) / 1000));
-    var m = Math.floor(left / 60), s = left % 60;
-    countdown.textContent = left > 0 ? m + " min " + (s < 10 ? "0" : "") + s + " s left" : "expired";
+    if (left === 0) { countdown.textContent = "expired"; return; }
+    var minutes = Math.floor(left / 60);
+    var seconds = left % 60;
+    var padded = seconds < 10 ? "0" + seconds : String(seconds);
+    countdown.textContent = minutes + " min " + padded + " s left";
   }
   setInterval(tick, 1000);
   tick();
