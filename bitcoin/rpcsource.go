@@ -24,6 +24,9 @@ const (
 	// NodeBitcoind polls over HTTP: the source reads the best block and the mempool every
 	// PollInterval, using only calls Bitcoin Core has (getblockcount, getblockhash,
 	// getblock with verbosity 0, getrawmempool, getrawtransaction).
+	//
+	// NOTE: each poll transfers the whole list of mempool txids and each new mempool
+	// transaction costs one getrawtransaction; bitcoind's ZMQ feed is not used.
 	NodeBitcoind NodeKind = iota + 1
 	// NodeBtcd is pushed to: the source opens btcd's websocket, registers for block and
 	// transaction notifications (notifyblocks, notifynewtransactions) and sends the same
