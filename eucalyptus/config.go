@@ -63,6 +63,12 @@ type Config struct {
 	PollInterval    time.Duration
 	MaxPollInterval time.Duration
 
+	// NotFoundWait bounds how long Terminate repeats a call that fails because the cloud does
+	// not know the instance, before it counts the instance as terminated. EC2 is eventually
+	// consistent, so a new instance may be unknown to every call but its RunInstances for a
+	// while. Default 1m; a negative value counts the instance as terminated at once.
+	NotFoundWait time.Duration
+
 	// HostKeyTimeout bounds how long Launch polls the console output of a running instance
 	// for its SSH host keys. Their absence after it is not an error. Default 3m; a negative
 	// value skips the console entirely.
@@ -134,6 +140,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxPollInterval < c.PollInterval {
 		c.MaxPollInterval = c.PollInterval
+	}
+	if c.NotFoundWait == 0 {
+		c.NotFoundWait = time.Minute
 	}
 	if c.HostKeyTimeout == 0 {
 		c.HostKeyTimeout = 3 * time.Minute

@@ -577,6 +577,43 @@ func TestTerminateIsIdempotent(t *testing.T) {
 	}
 }
 
+func TestTerminateBeforeInstanceIsVisible(t *testing.T) {
+	b := setup(t, ec2emu.Config{PropagationDelay: 20 * time.Second})
+	launchCtx, cancel := context.WithCancel(context.Background())
+	b.driver.cfg.Sleep = func(context.Context, time.Duration) error {
+		cancel()
+		return launchCtx.Err()
+	}
+	launched, err := b.driver.Launch(launchCtx, b.request(t, "lease-fresh"))
+	if !errors.Is(err, context.Canceled) || launched.ID == "" {
+		t.Fatalf("Launch cancelled at its first wait = %+v, %v; want the instance and "+
+			"context.Canceled", launched, err)
+	}
+
+	// EC2 does not list the instance yet, so a NotFound now must not count as terminated.
+	b.driver.cfg.Sleep = testConfig(b.emu, b.url, b.logs).Sleep
+	if err := b.driver.Terminate(context.Background(), launched.ID); err != nil {
+		t.Fatalf("Terminate right after the launch: %v", err)
+	}
+	b.emu.Advance(time.Minute)
+	described, err := b.driver.Describe(context.Background(), launched.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if described.State != StateTerminated {
+		t.Errorf("State after Terminate = %q, want terminated", described.State)
+	}
+
+	// An id the cloud never lists is counted as terminated once NotFoundWait has passed.
+	before := b.emu.Now()
+	if err := b.driver.Terminate(context.Background(), "i-00000000"); err != nil {
+		t.Fatalf("Terminate of an unknown instance: %v", err)
+	}
+	if waited := b.emu.Now().Sub(before); waited != time.Minute {
+		t.Errorf("Terminate of an unknown instance waited %v, want the 1m NotFoundWait", waited)
+	}
+}
+
 func TestUpdatePaidUntil(t *testing.T) {
 	b := setup(t, ec2emu.Config{})
 	got, err := b.driver.Launch(context.Background(), b.request(t, "lease-extend"))

@@ -47,20 +47,41 @@ func (d *Driver) Describe(ctx context.Context, instanceID string) (Instance, err
 	return Instance{}, fmt.Errorf("%w: %s", ErrInstanceNotFound, instanceID)
 }
 
-// Terminate terminates the instance. An instance that is already terminated, or that the
-// cloud does not know, counts as terminated, so the call can be repeated.
+// Terminate terminates the instance. An instance that is already terminated counts as
+// terminated, so the call can be repeated. So does one that the cloud still does not know
+// after Config.NotFoundWait: until then Terminate asks again, because a new instance may not
+// be listed yet.
 func (d *Driver) Terminate(ctx context.Context, instanceID string) error {
 	if err := validateInstanceID(instanceID); err != nil {
 		return err
 	}
-	out, err := d.client.TerminateInstances(ctx, &ec2.TerminateInstancesInput{
-		InstanceIds: []string{instanceID},
-	})
-	if apiErrorCode(err) == errInstanceNotFoundCode {
-		d.logger.InfoContext(ctx, "instance to terminate not found; counted as terminated",
-			"instance_id", instanceID)
-		return nil
+	deadline := d.now().Add(d.cfg.NotFoundWait)
+	interval := d.cfg.PollInterval
+	for {
+		out, err := d.client.TerminateInstances(ctx, &ec2.TerminateInstancesInput{
+			InstanceIds: []string{instanceID},
+		})
+		if apiErrorCode(err) != errInstanceNotFoundCode {
+			return d.logTermination(ctx, instanceID, out, err)
+		}
+		remaining := deadline.Sub(d.now())
+		if remaining <= 0 {
+			d.logger.InfoContext(ctx, "instance to terminate not found; counted as terminated",
+				"instance_id", instanceID, "waited", max(d.cfg.NotFoundWait, 0))
+			return nil
+		}
+		if err := d.cfg.Sleep(ctx, min(interval, remaining)); err != nil {
+			return fmt.Errorf("eucalyptus: waiting to terminate instance %s, which the cloud "+
+				"does not list yet: %w", instanceID, err)
+		}
+		interval = min(2*interval, d.cfg.MaxPollInterval)
 	}
+}
+
+// logTermination returns the result of a TerminateInstances call that did not fail with
+// InvalidInstanceID.NotFound, and logs the state change it made.
+func (d *Driver) logTermination(ctx context.Context, instanceID string,
+	out *ec2.TerminateInstancesOutput, err error) error {
 	if err != nil {
 		return d.classify(ctx, "TerminateInstances "+instanceID, err)
 	}
