@@ -45,11 +45,27 @@ func (s *stack) pingDatabase(ctx context.Context) error {
 	return s.store.DB().PingContext(ctx)
 }
 
-// checkNode reports the height of the node's best block, or why it cannot be read.
+// staleTip is how old the best block may be before the node counts as not synced. Blocks
+// come every ten minutes on average, and an hour-long gap happens a few times a week, so
+// three hours is rare on a synced node of a public network.
+const staleTip = 3 * time.Hour
+
+// checkNode reports the node's best block, and a failure when the node cannot be read or,
+// outside regtest, when its best block is older than staleTip: the node is still syncing or
+// cut off, and payments would be seen late.
 func (s *stack) checkNode(ctx context.Context) healthCheck {
 	tip, err := s.source.Tip(ctx)
 	if err != nil {
 		return check(err)
 	}
-	return healthCheck{OK: true, Detail: "tip at height " + strconv.Itoa(int(tip.Height))}
+	block, err := s.source.Block(ctx, tip.Hash)
+	if err != nil {
+		return check(err)
+	}
+	age := s.clock.Now().Sub(block.Header.Timestamp).Round(time.Second)
+	detail := "tip at height " + strconv.Itoa(int(tip.Height)) + ", " + age.String() + " old"
+	if s.network.Name != "regtest" && age > staleTip {
+		return healthCheck{Detail: detail + ": the node is syncing or cut off from its peers"}
+	}
+	return healthCheck{OK: true, Detail: detail}
 }
