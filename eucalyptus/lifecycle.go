@@ -49,8 +49,8 @@ func (d *Driver) Describe(ctx context.Context, instanceID string) (Instance, err
 
 // Terminate terminates the instance. An instance that is already terminated counts as
 // terminated, so the call can be repeated. So does one that the cloud still does not know
-// after Config.NotFoundWait: until then Terminate asks again, because a new instance may not
-// be listed yet.
+// after Config.NotFoundWait. Until then Terminate repeats the call, because a new instance
+// may not be listed yet.
 func (d *Driver) Terminate(ctx context.Context, instanceID string) error {
 	if err := validateInstanceID(instanceID); err != nil {
 		return err
