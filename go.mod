@@ -74,4 +74,3 @@ require (
 	modernc.org/sqlite v1.63.0 // indirect
 )
 
-tool github.com/btcsuite/btcd
