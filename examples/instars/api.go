@@ -37,6 +37,7 @@ func (w *webServer) registerAPI() {
 	w.handle("GET", "/api/openapi.json", public, w.apiOpenAPI)
 	w.handle("GET", "/api/v1/plans", public, w.apiPlans)
 	w.handle("GET", "/api/v1/server-key", public, w.apiServerKey)
+	w.handle("GET", "/server-key.asc", public, w.serverKeyFile)
 	w.handle("POST", "/api/v1/orders", public, w.apiSubmitOrder)
 	w.handle("GET", "/api/v1/invoices/{id}", public, w.apiInvoice)
 	w.handle("GET", "/api/v1/invoices/{id}/events", public, w.invoiceEvents)
@@ -78,6 +79,13 @@ func (w *webServer) serverKeyView() serverKeyJSON {
 
 func (w *webServer) apiServerKey(rw http.ResponseWriter, r *http.Request) {
 	writeJSON(rw, http.StatusOK, w.serverKeyView())
+}
+
+// serverKeyFile serves the armored public key as a file to encrypt orders to by hand.
+func (w *webServer) serverKeyFile(rw http.ResponseWriter, r *http.Request) {
+	rw.Header().Set("Content-Type", "application/pgp-keys")
+	rw.Header().Set("Content-Disposition", `attachment; filename="server.asc"`)
+	_, _ = rw.Write(w.st.serverKey.PublicKey().Armored())
 }
 
 // readOrderRequest reads an order from JSON or from the order page's form.
