@@ -71,9 +71,14 @@ type Config struct {
 	LaunchRetryBase time.Duration
 	// JobPollInterval is how often River looks for jobs; zero means one second.
 	JobPollInterval time.Duration
+	// ProvisionTimeout bounds one provisioning attempt, which waits for the instance to run;
+	// zero means 30 minutes. Keep it above the cloud driver's launch timeout. JobTimeout bounds
+	// the other jobs; zero means 5 minutes. After a crash, River runs a job that was running
+	// again once its timeout (and JobRescueAfter) has passed.
+	ProvisionTimeout time.Duration
+	JobTimeout       time.Duration
 	// JobRescueAfter is how long a job may stay running before River assumes its process
-	// died and runs it again; zero means 20 minutes. Provisioning waits for the instance, so
-	// keep it above the cloud's launch timeout.
+	// died and runs it again, if its timeout is shorter; zero means 20 minutes.
 	JobRescueAfter time.Duration
 	// Logger receives the service's logs; nil discards them.
 	Logger *slog.Logger
@@ -409,3 +414,6 @@ func (s *Service) Subscribe(buffer int) (<-chan Event, func()) {
 	}
 	return s.bus.subscribe(buffer)
 }
+
+// jobTimeout is the timeout of every job but provisioning and webhook delivery.
+func (s *Service) jobTimeout() time.Duration { return cmpDuration(s.cfg.JobTimeout, 5*time.Minute) }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -212,7 +213,6 @@ func svcPlan() metering.Plan {
 // svcCloud starts the EC2 emulator (persisting to stateFile when set) and a driver on it.
 func svcCloud(t testing.TB, stateFile string) (*ec2emu.Server, *eucalyptus.Driver) {
 	t.Helper()
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	emu, err := ec2emu.New(ec2emu.Config{
 		Credentials: map[string]string{"AKIDTEST": "test-secret"},
 		Timings:     &ec2emu.Timings{Pending: 30 * time.Millisecond, TerminatedVisible: time.Hour},
@@ -231,6 +231,9 @@ func svcCloud(t testing.TB, stateFile string) (*ec2emu.Server, *eucalyptus.Drive
 
 func svcDriver(t testing.TB, url string) *eucalyptus.Driver {
 	t.Helper()
+	// Never let the AWS SDK probe the instance metadata address. Set for the whole process
+	// (not with t.Setenv) so parallel tests may call it.
+	_ = os.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	driver, err := eucalyptus.New(context.Background(), eucalyptus.Config{
 		Endpoint: url, Region: "eucalyptus", AccessKeyID: "AKIDTEST",
 		SecretAccessKey: "test-secret", PollInterval: 10 * time.Millisecond,

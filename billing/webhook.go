@@ -174,7 +174,7 @@ func (w *webhookWorker) NextRetry(job *river.Job[webhookArgs]) time.Time {
 
 // Timeout leaves room for the HTTP timeout and the log write.
 func (w *webhookWorker) Timeout(job *river.Job[webhookArgs]) time.Duration {
-	return w.sender.timeout(job.Args.Endpoint) + 30*time.Second
+	return w.sender.timeout(job.Args.Endpoint) + 5*time.Second
 }
 
 func (w *webhookWorker) Work(ctx context.Context, job *river.Job[webhookArgs]) error {

@@ -26,7 +26,7 @@ type invoiceDeadlineWorker struct {
 const catchUpWait = 5 * time.Second
 
 func (w *invoiceDeadlineWorker) Timeout(*river.Job[invoiceDeadlineArgs]) time.Duration {
-	return time.Minute
+	return w.s.jobTimeout()
 }
 
 func (w *invoiceDeadlineWorker) Work(ctx context.Context, job *river.Job[invoiceDeadlineArgs]) error {

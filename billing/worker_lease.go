@@ -25,7 +25,9 @@ type leaseDueWorker struct {
 	s *Service
 }
 
-func (w *leaseDueWorker) Timeout(*river.Job[leaseDueArgs]) time.Duration { return time.Minute }
+func (w *leaseDueWorker) Timeout(*river.Job[leaseDueArgs]) time.Duration {
+	return w.s.jobTimeout()
+}
 
 func (w *leaseDueWorker) Work(ctx context.Context, job *river.Job[leaseDueArgs]) error {
 	s := w.s
@@ -87,7 +89,7 @@ type terminateWorker struct {
 }
 
 func (w *terminateWorker) Timeout(*river.Job[terminateArgs]) time.Duration {
-	return 5 * time.Minute
+	return w.s.jobTimeout()
 }
 
 // alertAfterTerminateFailures is the attempt after which a failing termination alerts the

@@ -36,7 +36,7 @@ func (w *provisionWorker) NextRetry(job *river.Job[provisionArgs]) time.Time {
 
 // Timeout leaves a launch time to wait for the instance to run.
 func (w *provisionWorker) Timeout(*river.Job[provisionArgs]) time.Duration {
-	return 30 * time.Minute
+	return cmpDuration(w.s.cfg.ProvisionTimeout, 30*time.Minute)
 }
 
 func (w *provisionWorker) Work(ctx context.Context, job *river.Job[provisionArgs]) error {

@@ -20,7 +20,7 @@ type sweepWorker struct {
 	s *Service
 }
 
-func (w *sweepWorker) Timeout(*river.Job[sweepArgs]) time.Duration { return 5 * time.Minute }
+func (w *sweepWorker) Timeout(*river.Job[sweepArgs]) time.Duration { return w.s.jobTimeout() }
 
 func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[sweepArgs]) error {
 	if err := w.s.Tick(ctx); err != nil {
@@ -83,7 +83,7 @@ type notifyWorker struct {
 	s *Service
 }
 
-func (w *notifyWorker) Timeout(*river.Job[notifyArgs]) time.Duration { return time.Minute }
+func (w *notifyWorker) Timeout(*river.Job[notifyArgs]) time.Duration { return w.s.jobTimeout() }
 
 func (w *notifyWorker) Work(ctx context.Context, job *river.Job[notifyArgs]) error {
 	var a Alert
