@@ -18,7 +18,7 @@ import (
 // benchInvoicer returns an invoicer over a new SQLite store, the on-chain gateway with a
 // regtest account key, and a rate provider in front of a fixed source, as the server wires
 // them.
-func benchInvoicer(b *testing.B, node *regtest.Node, groupCommit bool) (*Invoicer, *SQLStore) {
+func benchInvoicer(b *testing.B, node *regtest.Node) (*Invoicer, *SQLStore) {
 	b.Helper()
 	rpc := node.RPCConfig()
 	source, err := bitcoin.DialRPC(context.Background(), bitcoin.RPCSourceConfig{
@@ -29,8 +29,7 @@ func benchInvoicer(b *testing.B, node *regtest.Node, groupCommit bool) (*Invoice
 		b.Fatalf("DialRPC: %v", err)
 	}
 	b.Cleanup(source.Close)
-	store, err := OpenSQLite(context.Background(), b.TempDir()+"/billing.db",
-		&SQLStoreOptions{GroupCommit: groupCommit})
+	store, err := OpenSQLite(context.Background(), b.TempDir()+"/billing.db", nil)
 	if err != nil {
 		b.Fatalf("OpenSQLite: %v", err)
 	}
@@ -123,7 +122,7 @@ func BenchmarkCreateInvoice(b *testing.B) {
 	})
 
 	b.Run("store", func(b *testing.B) {
-		_, store := benchInvoicer(b, node, false)
+		_, store := benchInvoicer(b, node)
 		ctx := context.Background()
 		var lat latencies
 		lat.start()
@@ -150,7 +149,7 @@ func BenchmarkCreateInvoice(b *testing.B) {
 	})
 
 	b.Run("invoicer", func(b *testing.B) {
-		invoicer, _ := benchInvoicer(b, node, false)
+		invoicer, _ := benchInvoicer(b, node)
 		ctx := context.Background()
 		var lat latencies
 		lat.start()
@@ -166,33 +165,27 @@ func BenchmarkCreateInvoice(b *testing.B) {
 	})
 
 	// Concurrent callers, as an HTTP server has: 8 per core.
-	for _, groupCommit := range []bool{false, true} {
-		name := "invoicer-concurrent"
-		if groupCommit {
-			name += "-group-commit"
-		}
-		b.Run(name, func(b *testing.B) {
-			invoicer, _ := benchInvoicer(b, node, groupCommit)
-			ctx := context.Background()
-			var (
-				lat  latencies
-				next atomic.Int64
-			)
-			b.SetParallelism(8)
-			lat.start()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					i := next.Add(1)
-					order := testOrder(testCustomer, fmt.Sprintf("nonce-bench-%08d", i))
-					start := time.Now()
-					if _, err := invoicer.CreateInvoice(ctx, order, terms); err != nil {
-						b.Error(err)
-						return
-					}
-					lat.add(time.Since(start))
+	b.Run("invoicer-concurrent", func(b *testing.B) {
+		invoicer, _ := benchInvoicer(b, node)
+		ctx := context.Background()
+		var (
+			lat  latencies
+			next atomic.Int64
+		)
+		b.SetParallelism(8)
+		lat.start()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				i := next.Add(1)
+				order := testOrder(testCustomer, fmt.Sprintf("nonce-bench-%08d", i))
+				start := time.Now()
+				if _, err := invoicer.CreateInvoice(ctx, order, terms); err != nil {
+					b.Error(err)
+					return
 				}
-			})
-			lat.report(b)
+				lat.add(time.Since(start))
+			}
 		})
-	}
+		lat.report(b)
+	})
 }

@@ -48,11 +48,9 @@ type SQLStore struct {
 	stmts   *sqliteStatements
 	// checkpointer is SQLite's background checkpointer; nil on PostgreSQL.
 	checkpointer *checkpointer
-	// group batches InTx calls when GroupCommit is set; nil otherwise.
-	group     *groupCommitter
-	closeOnce sync.Once
-	logger    *slog.Logger
-	now       func() time.Time
+	closeOnce    sync.Once
+	logger       *slog.Logger
+	now          func() time.Time
 }
 
 var _ Store = (*SQLStore)(nil)
@@ -70,12 +68,6 @@ type SQLStoreOptions struct {
 	MaxOpenConns int
 	// BusyTimeout is how long a SQLite writer waits for another; 0 means 5 seconds.
 	BusyTimeout time.Duration
-	// GroupCommit runs concurrent InTx calls on SQLite together in one transaction, each
-	// in a savepoint of its own, which raises write throughput under concurrent load.
-	// The cost: when a shared commit fails, every call in it fails, and a cancelled context
-	// is honoured only before the call runs. See groupCommitter. Ignored on PostgreSQL,
-	// where transactions commit in parallel.
-	GroupCommit bool
 }
 
 func (o *SQLStoreOptions) withDefaults() SQLStoreOptions {
@@ -114,9 +106,6 @@ func OpenSQLite(ctx context.Context, path string, opts *SQLStoreOptions) (*SQLSt
 	// checkpoint would stall the commit that triggers it, so it is only a backstop.
 	query.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", backstopCheckpointPages))
 	query.Add("_pragma", "foreign_keys(ON)")
-	// A 32 MiB page cache (SQLite's default is 2 MiB) keeps a grouped transaction's dirty
-	// pages in memory until its commit, instead of spilling them to the log one by one.
-	query.Add("_pragma", "cache_size(-32768)")
 	query.Set("_txlock", "immediate")
 	dsn := "file:" + path + "?" + query.Encode()
 	db, err := sql.Open("sqlite", dsn)
@@ -151,9 +140,6 @@ func OpenSQLite(ctx context.Context, path string, opts *SQLStoreOptions) (*SQLSt
 	if err != nil {
 		_ = s.Close()
 		return nil, err
-	}
-	if o.GroupCommit {
-		s.group = startGroupCommitter(s)
 	}
 	return s, nil
 }
@@ -211,9 +197,6 @@ func (s *SQLStore) Close() error {
 			s.pool.Close()
 			return
 		}
-		if s.group != nil {
-			s.group.stop()
-		}
 		if s.checkpointer != nil {
 			s.checkpointer.stop()
 		}
@@ -225,9 +208,6 @@ func (s *SQLStore) Close() error {
 
 // InTx runs fn in one transaction; see Store.InTx.
 func (s *SQLStore) InTx(ctx context.Context, fn func(tx StoreTx) error) error {
-	if s.group != nil {
-		return s.group.submit(ctx, func(tx *storeTx) error { return fn(tx) })
-	}
 	return s.inTx(ctx, func(tx *storeTx) error { return fn(tx) })
 }
 

@@ -27,11 +27,6 @@ func forEachStore(t *testing.T, test func(t *testing.T, store *SQLStore, clock *
 		clock := &storeClock{now: invoiceStart}
 		test(t, openSQLiteStore(t, clock), clock)
 	})
-	t.Run("sqlite-group-commit", func(t *testing.T) {
-		clock := &storeClock{now: invoiceStart}
-		test(t, openSQLiteStoreWith(t, &SQLStoreOptions{Now: clock.Now, GroupCommit: true}),
-			clock)
-	})
 	t.Run("postgres", func(t *testing.T) {
 		clock := &storeClock{now: invoiceStart}
 		test(t, openPostgresStore(t, clock), clock)
