@@ -1,0 +1,248 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/instars/instars/internal/ec2emu"
+	"github.com/instars/instars/metering"
+)
+
+func TestServiceNodeDownDoesNotExpirePaidInvoice(t *testing.T) {
+	b := newServiceBundle(t, bundleOptions{})
+	inv := b.submit(t, "")
+	b.chain.setSynced(false)
+	txid := b.chain.pay(inv.Destination, inv.Amount, 0)
+
+	// The expiry passes while the node is down: the deadline must wait for the gateway.
+	b.advance(t, 20*time.Minute)
+	deadline := time.Now().Add(500 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		if got := b.invoiceState(t, inv.ID); got != StateNew {
+			t.Fatalf("invoice is %s while the gateway is catching up, want New", got)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	b.chain.setConfirmations(txid, 1)
+	b.chain.setSynced(true)
+	b.waitLease(t, inv.ID, LeaseRunning)
+	kinds := b.eventKinds(t, inv.ID)
+	if svcHasKind(kinds, EventInvoiceExpired) {
+		t.Fatalf("invoice went through Expired although it was paid while the node was down: %v",
+			kinds)
+	}
+	if !svcHasKind(kinds, EventInvoiceSettled) {
+		t.Fatalf("invoice events %v lack %s", kinds, EventInvoiceSettled)
+	}
+}
+
+func TestServiceExpiresUnpaidInvoice(t *testing.T) {
+	b := newServiceBundle(t, bundleOptions{})
+	inv := b.submit(t, "")
+	b.advance(t, 14*time.Minute)
+	if got := b.invoiceState(t, inv.ID); got != StateNew {
+		t.Fatalf("invoice is %s before its expiry, want New", got)
+	}
+	b.advance(t, 2*time.Minute)
+	svcWaitFor(t, 5*time.Second, "the invoice to expire", func() bool {
+		return b.invoiceState(t, inv.ID) == StateExpired
+	})
+	if _, err := b.svc.LeaseForInvoice(context.Background(), inv.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("an expired invoice has a lease: %v", err)
+	}
+}
+
+func TestServiceRetriesFlakyCloudWithoutDuplicates(t *testing.T) {
+	b := newServiceBundle(t, bundleOptions{})
+	// The first launch calls fail outright, then one succeeds on the cloud but its answer is
+	// lost: the retry must find that instance by its client token, not launch another.
+	for _, f := range []ec2emu.Fault{
+		{Action: "RunInstances", Kind: ec2emu.FaultUnavailable, Count: 3},
+		{Action: "RunInstances", Kind: ec2emu.FaultLostResponse, Count: 1},
+	} {
+		if err := b.emu.InjectFault(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inv := b.submit(t, "")
+	b.chain.pay(inv.Destination, inv.Amount, 1)
+	l := b.waitLease(t, inv.ID, LeaseRunning)
+	instances := b.emu.Instances()
+	if len(instances) != 1 || instances[0].ID != l.InstanceID {
+		t.Fatalf("emulator has %d instances (%+v), want exactly the lease's %s",
+			len(instances), instances, l.InstanceID)
+	}
+	if calls := b.emu.Calls("RunInstances"); calls < 4 {
+		t.Fatalf("RunInstances called %d times, want at least 4 (3 failures and a success)",
+			calls)
+	}
+}
+
+func TestServiceRefundsLeaseThatCannotLaunch(t *testing.T) {
+	b := newServiceBundle(t, bundleOptions{configure: func(c *Config) { c.LaunchAttempts = 3 }})
+	if err := b.emu.InjectFault(ec2emu.Fault{Action: "RunInstances",
+		Kind: ec2emu.FaultUnavailable, Count: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	inv := b.submit(t, "")
+	b.chain.pay(inv.Destination, inv.Amount, 1)
+	l := b.waitLease(t, inv.ID, LeaseFailed)
+	refunds, err := b.svc.Refunds(context.Background(), "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(refunds) != 1 {
+		t.Fatalf("%d refunds, want 1", len(refunds))
+	}
+	r := refunds[0]
+	if r.Reason != RefundNotProvisioned || r.Amount != inv.Amount || r.LeaseID != l.ID ||
+		r.Address != refundAddrA || r.State != RefundRequested {
+		t.Fatalf("refund %+v, want %s of %d to %s for lease %s", r, RefundNotProvisioned,
+			inv.Amount, refundAddrA, l.ID)
+	}
+	var got []AlertKind
+	svcWaitFor(t, 5*time.Second, "the launch-failed alert", func() bool {
+		select {
+		case a := <-b.alerts:
+			got = append(got, a.Kind)
+		default:
+		}
+		return slices.Contains(got, AlertLaunchFailed)
+	})
+	if calls := b.emu.Calls("RunInstances"); calls == 0 {
+		t.Fatal("RunInstances was never tried")
+	}
+	for _, in := range b.emu.Instances() {
+		if in.State == ec2emu.StateRunning {
+			t.Fatalf("instance %s runs for a lease that failed", in.ID)
+		}
+	}
+	if _, err := b.svc.Credentials(context.Background(), l.ID); !errors.Is(err,
+		ErrCredentialsNotReady) {
+		t.Fatalf("credentials of a failed lease: %v, want ErrCredentialsNotReady", err)
+	}
+}
+
+func TestServiceSuspendsLeaseWhenPaymentReorganisedAway(t *testing.T) {
+	ctx := context.Background()
+	b := newServiceBundle(t, bundleOptions{})
+	inv := b.submit(t, "")
+	txid := b.chain.pay(inv.Destination, inv.Amount, 1)
+	l := b.waitLease(t, inv.ID, LeaseRunning)
+
+	b.chain.setState(txid, PaymentRemoved)
+	svcWaitFor(t, 5*time.Second, "the lease to be suspended", func() bool {
+		got, err := b.svc.Lease(ctx, l.ID)
+		return err == nil && got.Suspended && got.State == metering.StateSuspended
+	})
+	svcWaitFor(t, 5*time.Second, "the reorganisation alert", func() bool {
+		select {
+		case a := <-b.alerts:
+			return a.Kind == AlertSettlementReverted
+		default:
+			return false
+		}
+	})
+	if inv, _ := b.svc.Invoice(ctx, inv.ID); inv.State == StateSettled || !inv.SettlementReverted {
+		t.Fatalf("invoice is %s (reverted %v), want no longer settled and flagged", inv.State,
+			inv.SettlementReverted)
+	}
+
+	b.chain.setState(txid, PaymentSeen)
+	svcWaitFor(t, 5*time.Second, "the lease to resume", func() bool {
+		got, err := b.svc.Lease(ctx, l.ID)
+		return err == nil && !got.Suspended && got.State == metering.StateActive
+	})
+	kinds := b.eventKinds(t, l.ID)
+	for _, k := range []EventKind{EventLeaseSuspended, EventLeaseResumed} {
+		if !svcHasKind(kinds, k) {
+			t.Errorf("lease events %v lack %s", kinds, k)
+		}
+	}
+	if n := len(b.emu.Instances()); n != 1 {
+		t.Fatalf("%d instances after the payment came back, want the same 1", n)
+	}
+}
+
+func TestServiceExtendsLease(t *testing.T) {
+	ctx := context.Background()
+	b := newServiceBundle(t, bundleOptions{})
+	inv := b.submit(t, "")
+	b.chain.pay(inv.Destination, inv.Amount, 1)
+	l := b.waitLease(t, inv.ID, LeaseRunning)
+
+	b.advance(t, 50*time.Minute)
+	ext := b.submit(t, l.ID)
+	b.chain.pay(ext.Destination, ext.Amount, 1)
+	svcWaitFor(t, 5*time.Second, "the extension", func() bool {
+		got, err := b.svc.Lease(ctx, l.ID)
+		return err == nil && got.EndsAt.Equal(l.EndsAt.Add(time.Hour))
+	})
+	b.advance(t, 25*time.Minute) // past the first end and grace, before the new end
+	got, err := b.svc.Lease(ctx, l.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != LeaseRunning || got.State != metering.StateActive {
+		t.Fatalf("extended lease is %s/%s after its first end, want running/active",
+			got.Status, got.State)
+	}
+
+	other := newSvcCustomer(t)
+	envelope := other.order(t, b.server.PublicKey(), svcPlan().ID, l.ID, "", b.clock.Now())
+	if _, err := b.svc.Extend(ctx, envelope, other.key.PublicKey()); !errors.Is(err,
+		ErrLeaseNotExtendable) {
+		t.Fatalf("another customer extending the lease: %v, want ErrLeaseNotExtendable", err)
+	}
+	plain := b.customer.order(t, b.server.PublicKey(), svcPlan().ID, "", "", b.clock.Now())
+	if _, err := b.svc.Extend(ctx, plain, b.customer.key.PublicKey()); !errors.Is(err,
+		ErrInvalidOrder) {
+		t.Fatalf("Extend with an order naming no lease: %v, want ErrInvalidOrder", err)
+	}
+}
+
+func TestServiceRejectsReplayedOrder(t *testing.T) {
+	ctx := context.Background()
+	b := newServiceBundle(t, bundleOptions{})
+	envelope := b.customer.order(t, b.server.PublicKey(), svcPlan().ID, "", "", b.clock.Now())
+	if _, err := b.svc.SubmitOrder(ctx, envelope, b.customer.key.PublicKey()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.svc.SubmitOrder(ctx, envelope, b.customer.key.PublicKey()); !errors.Is(err,
+		ErrNonceReused) {
+		t.Fatalf("replayed envelope: %v, want ErrNonceReused", err)
+	}
+	other := newSvcCustomer(t)
+	if _, err := b.svc.SubmitOrder(ctx, envelope, other.key.PublicKey()); err == nil {
+		t.Fatal("an envelope signed by one customer was accepted under another's key")
+	}
+	invoices, err := b.svc.ListInvoices(ctx, b.customer.key.Fingerprint())
+	if err != nil || len(invoices) != 1 {
+		t.Fatalf("customer has %d invoices (%v), want 1", len(invoices), err)
+	}
+}
+
+func TestServiceRefundsOverpayment(t *testing.T) {
+	ctx := context.Background()
+	b := newServiceBundle(t, bundleOptions{})
+	inv := b.submit(t, "")
+	b.chain.pay(inv.Destination, inv.Amount+7_000, 1)
+	b.waitLease(t, inv.ID, LeaseRunning)
+	refunds, err := b.svc.Refunds(ctx, b.customer.key.Fingerprint(), RefundRequested)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(refunds) != 1 || refunds[0].Reason != RefundOverpaid || refunds[0].Amount != 7_000 {
+		t.Fatalf("refunds %+v, want one overpayment refund of 7000 sat", refunds)
+	}
+	txid := strings.Repeat("ab", 32)
+	paid, err := b.svc.MarkRefundPaid(ctx, refunds[0].ID, txid)
+	if err != nil || paid.State != RefundPaid {
+		t.Fatalf("MarkRefundPaid = %+v, %v", paid, err)
+	}
+}
