@@ -256,14 +256,15 @@ Try next, in another terminal:
   curl -X POST '%[1]s/api/v1/dev/mine?blocks=2'
   go run ./examples/instars-client --key customer.asc follow INVOICE-ID
   go run ./examples/instars-client --key customer.asc credentials LEASE-ID
-
-Press Ctrl-C to stop everything.
 `, url, filepath.Join(env.dir, devAdminFile), env.emulator.URL(), env.dir)
 	if !env.fresh {
-		fmt.Fprintln(w, "Note: the data folder was reused. The regtest chain lives in memory and "+
-			"starts fresh at every start, so the payment tracker starts at the new chain's "+
-			"tip; invoices still open from the last run can be paid again here.")
+		fmt.Fprintln(w, "Note: the data folder was reused. The regtest chain lives in a "+
+			"temporary folder of the node and starts fresh at every start, so the payment "+
+			"tracker starts at the new chain's tip; invoices still open from the last run can "+
+			"be paid again here.")
+		fmt.Fprintln(w)
 	}
+	fmt.Fprintln(w, "Press Ctrl-C to stop everything.")
 }
 
 func (env *devEnvironment) stop() {

@@ -19,10 +19,13 @@ import (
 
 // devProcess is `instars dev` running as a separate process, as a developer starts it.
 type devProcess struct {
-	url    string
-	dir    string
-	client string
-	env    []string
+	url     string
+	dir     string
+	client  string
+	env     []string
+	welcome string
+	// stop interrupts the process and checks that it exits; cleanup calls it too.
+	stop func()
 }
 
 // builtBinaries holds the server and client built once for all tests of the package.
@@ -74,11 +77,16 @@ func freeAddress(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// startDev starts `instars dev` and waits for its welcome text; cleanup interrupts it and
-// checks that it exits.
+// startDev starts `instars dev` with a new data folder.
 func startDev(t *testing.T, server, client string) *devProcess {
 	t.Helper()
-	dir := t.TempDir()
+	return startDevIn(t, server, client, t.TempDir())
+}
+
+// startDevIn starts `instars dev` with its data folder in dir and waits for its welcome
+// text.
+func startDevIn(t *testing.T, server, client, dir string) *devProcess {
+	t.Helper()
 	address := freeAddress(t)
 	cmd := exec.Command(server, "dev", "--data", filepath.Join(dir, "data"), "--listen", address)
 	cmd.Env = append(os.Environ(), "AWS_EC2_METADATA_DISABLED=true")
@@ -104,7 +112,7 @@ func startDev(t *testing.T, server, client string) *devProcess {
 		}
 		close(ready)
 	}()
-	t.Cleanup(func() {
+	stop := sync.OnceFunc(func() {
 		_ = cmd.Process.Signal(os.Interrupt)
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
@@ -118,8 +126,11 @@ func startDev(t *testing.T, server, client string) *devProcess {
 			t.Errorf("instars dev did not stop within 30 s of Ctrl-C")
 		}
 	})
+	t.Cleanup(stop)
+	var welcome string
 	select {
 	case text, ok := <-ready:
+		welcome = text
 		if !ok {
 			t.Fatalf("instars dev ended before it was ready:\n%s", stderr.String())
 		}
@@ -129,8 +140,8 @@ func startDev(t *testing.T, server, client string) *devProcess {
 	case <-time.After(5 * time.Minute):
 		t.Fatalf("instars dev not ready after 5 minutes:\n%s", stderr.String())
 	}
-	return &devProcess{url: "http://" + address, dir: dir, client: client,
-		env: append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"),
+	return &devProcess{url: "http://" + address, dir: dir, client: client, welcome: welcome,
+		stop: stop, env: append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"),
 			"INSTARS_SERVER=http://"+address)}
 }
 
@@ -312,4 +323,85 @@ func TestClientReportsUnreachableServer(t *testing.T) {
 	if !strings.Contains(string(out), "cannot reach the server") {
 		t.Errorf("error does not say the server is unreachable:\n%s", out)
 	}
+}
+
+// orderAndRun orders the small-hour plan with the client, pays and confirms it from the dev
+// endpoints and returns the invoice and the lease once the instance runs.
+func orderAndRun(t *testing.T, dev *devProcess) (invoiceID, leaseID string) {
+	t.Helper()
+	out := dev.runClient(t, true, "--key", "customer.asc", "order", "--plan", "small-hour",
+		"--ssh-key", "id.pub")
+	match := invoicePattern.FindStringSubmatch(out)
+	if match == nil {
+		t.Fatalf("order printed no invoice ID:\n%s", out)
+	}
+	invoiceID = match[1]
+	dev.post(t, "/api/v1/dev/invoices/"+invoiceID+"/pay")
+	waitFor(t, "the payment in the mempool", 30*time.Second, func() bool {
+		var inv invoiceJSON
+		dev.getJSON(t, "/api/v1/invoices/"+invoiceID, &inv)
+		return inv.State == "Processing"
+	})
+	dev.post(t, "/api/v1/dev/mine?blocks=2")
+	out = dev.runClient(t, true, "--key", "customer.asc", "follow", "--timeout", "2m", invoiceID)
+	match = leasePattern.FindStringSubmatch(out)
+	if match == nil {
+		t.Fatalf("follow did not end with a running instance:\n%s", out)
+	}
+	return invoiceID, match[1]
+}
+
+func TestDevModeRestartKeepsData(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a regtest node, the emulator and the server twice")
+	}
+	server, client := buildBinaries(t)
+	dir := t.TempDir()
+	first := startDevIn(t, server, client, dir)
+	if strings.Contains(first.welcome, "reused") {
+		t.Errorf("a new data folder is called reused:\n%s", first.welcome)
+	}
+	first.runClient(t, true, "keygen", "--out", "customer.asc")
+	sshKey := "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl e2e"
+	if err := os.WriteFile(filepath.Join(dir, "id.pub"), []byte(sshKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	invoiceID, leaseID := orderAndRun(t, first)
+	first.post(t, "/api/v1/dev/advance?by=10m")
+	first.stop()
+
+	second := startDevIn(t, server, client, dir)
+	if !strings.Contains(second.welcome, "data folder was reused") {
+		t.Errorf("the second start does not say it reused the data folder:\n%s", second.welcome)
+	}
+	var inv invoiceJSON
+	second.getJSON(t, "/api/v1/invoices/"+invoiceID, &inv)
+	if inv.State != "Settled" || inv.Lease == nil || inv.Lease.ID != leaseID {
+		t.Fatalf("after the restart the invoice is %s with lease %+v", inv.State, inv.Lease)
+	}
+	var info devInfo
+	second.getJSON(t, "/api/v1/dev/status", &info)
+	if info.Offset != "10m0s" {
+		t.Errorf("clock offset after the restart = %q, want 10m0s", info.Offset)
+	}
+	instances := second.emulatorInstances(t, leaseID)
+	if len(instances) != 1 || instances[0].State != "running" {
+		t.Fatalf("after the restart the emulator has %+v for %s, want one running",
+			instances, leaseID)
+	}
+	// The server key is kept in the data folder, so the credentials still open.
+	out := second.runClient(t, true, "--key", "customer.asc", "credentials", leaseID)
+	if !strings.Contains(out, instances[0].ID) {
+		t.Errorf("credentials after the restart do not name %s:\n%s", instances[0].ID, out)
+	}
+	// The new chain pays a new order, and the old lease still ends on time.
+	_, newLease := orderAndRun(t, second)
+	if newLease == leaseID {
+		t.Fatal("the second order reused the first lease")
+	}
+	second.post(t, "/api/v1/dev/advance?by=65m")
+	waitFor(t, "the first instance's termination", time.Minute, func() bool {
+		instances := second.emulatorInstances(t, leaseID)
+		return len(instances) == 1 && instances[0].State != "running"
+	})
 }
