@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,6 +47,7 @@ const (
 	devNodeCert     = "regtest-rpc.cert"
 	devNodePassword = "regtest-rpc.password"
 	devCloudSecret  = "ec2-secret"
+	devWebhookFile  = "webhook-secret"
 )
 
 // Dev mode's cloud credentials; the emulator accepts only these.
@@ -132,6 +134,7 @@ type devEnvironment struct {
 	account   string
 	adminPass string
 	fresh     bool
+	webhooks  *devWebhookSink
 	service   interface {
 		Tick(ctx context.Context) error
 		Now() time.Time
@@ -163,6 +166,11 @@ func startDevEnvironment(ctx context.Context, dir string, stdout io.Writer,
 	if env.clock, err = loadOffsetClock(filepath.Join(dir, devClockFile)); err != nil {
 		return nil, err
 	}
+	webhookSecret, err := loadOrCreateSecret(filepath.Join(dir, devWebhookFile), 32)
+	if err != nil {
+		return nil, err
+	}
+	env.webhooks = &devWebhookSink{secret: []byte(webhookSecret)}
 
 	fmt.Fprintln(stdout, "instars dev: starting a btcd regtest node (the first start builds "+
 		"btcd from its module, which takes a minute or two)...")
@@ -217,6 +225,9 @@ func (env *devEnvironment) config(listen string) *fileConfig {
 		Rates:         ratesConfig{Fixed: map[string]int64{"USD": 10_000_000}},
 		Admin: adminConfig{User: "admin",
 			PasswordFile: filepath.Join(env.dir, devAdminFile)},
+		// Dev mode delivers its events to its own receiver, shown on the dev page.
+		Webhooks: []webhookConfig{{Name: "dev-receiver", URL: "http://" + listen +
+			"/dev/webhook", SecretFile: filepath.Join(env.dir, devWebhookFile)}},
 	}
 }
 
@@ -308,13 +319,16 @@ func (env *devEnvironment) advance(ctx context.Context, by time.Duration) error 
 
 func (env *devEnvironment) offset() time.Duration { return env.clock.offset() }
 
+func (env *devEnvironment) webhookReceiver() http.Handler { return env.webhooks }
+
 func (env *devEnvironment) info(ctx context.Context) (*devInfo, error) {
 	_, height, err := env.node.BestBlock()
 	if err != nil {
 		return nil, err
 	}
 	info := &devInfo{EmulatorURL: env.emulator.URL(), DataDir: env.dir, Height: height,
-		Now: env.service.Now(), Offset: env.clock.offset().String(), Instances: []devInstance{}}
+		Now: env.service.Now(), Offset: env.clock.offset().String(), Instances: []devInstance{},
+		Webhooks: env.webhooks.received()}
 	for _, i := range env.emulator.Instances() {
 		info.Instances = append(info.Instances, devInstance{ID: i.ID, State: i.State,
 			InstanceType: i.InstanceType, ImageID: i.ImageID, PublicIP: i.PublicIP,

@@ -20,6 +20,8 @@ type devControls interface {
 	offset() time.Duration
 	// info describes the dev environment for the dev page.
 	info(ctx context.Context) (*devInfo, error)
+	// webhookReceiver receives the server's own webhook deliveries.
+	webhookReceiver() http.Handler
 }
 
 // devInfo is the dev page's data and the body of GET /api/v1/dev/status.
@@ -30,6 +32,8 @@ type devInfo struct {
 	Now         time.Time     `json:"now"`
 	Offset      string        `json:"clock_offset"`
 	Instances   []devInstance `json:"instances"`
+	// Webhooks are the latest events the dev webhook receiver accepted, newest first.
+	Webhooks []receivedWebhook `json:"webhooks"`
 }
 
 // devInstance is an instance as the emulator sees it.
@@ -50,6 +54,7 @@ func (w *webServer) registerDev() {
 	w.handle("POST", "/dev/pay", devOnly, w.devPayForm)
 	w.handle("POST", "/dev/mine", devOnly, w.devMineForm)
 	w.handle("POST", "/dev/advance", devOnly, w.devAdvanceForm)
+	w.handle("POST", "/dev/webhook", devOnly, w.dev.webhookReceiver().ServeHTTP)
 	w.handle("GET", "/api/v1/dev/status", devOnly, w.apiDevStatus)
 	w.handle("POST", "/api/v1/dev/invoices/{id}/pay", devOnly, w.apiDevPay)
 	w.handle("POST", "/api/v1/dev/mine", devOnly, w.apiDevMine)

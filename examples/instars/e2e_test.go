@@ -289,6 +289,8 @@ func TestDevModeEndToEnd(t *testing.T) {
 		t.Errorf("wrong key error does not say which key to use:\n%s", out)
 	}
 
+	checkWebhooks(t, dev)
+
 	// Past the paid hour and its ten-minute grace, the instance must be terminated.
 	dev.post(t, "/api/v1/dev/advance?by=75m")
 	waitFor(t, "the instance's termination", time.Minute, func() bool {
@@ -403,5 +405,51 @@ func TestDevModeRestartKeepsData(t *testing.T) {
 	waitFor(t, "the first instance's termination", time.Minute, func() bool {
 		instances := second.emulatorInstances(t, leaseID)
 		return len(instances) == 1 && instances[0].State != "running"
+	})
+}
+
+// checkWebhooks checks that the dev receiver got the signed events of the flow, and that an
+// operator's redelivery sends one again under the same event ID.
+func checkWebhooks(t *testing.T, dev *devProcess) {
+	t.Helper()
+	received := func() []receivedWebhook {
+		var info devInfo
+		dev.getJSON(t, "/api/v1/dev/status", &info)
+		return info.Webhooks
+	}
+	var settled string
+	waitFor(t, "the invoice.settled and lease.started webhooks", 30*time.Second, func() bool {
+		kinds := map[string]bool{}
+		for _, ev := range received() {
+			kinds[ev.Type] = true
+			if ev.Type == "invoice.settled" {
+				settled = ev.ID
+			}
+		}
+		return kinds["invoice.settled"] && kinds["lease.started"] && kinds["invoice.created"]
+	})
+	password, err := readSecretFile(filepath.Join(dev.dir, "data", devAdminFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, dev.url+"/api/v1/admin/webhooks/"+settled+
+		"/redeliver?endpoint=dev-receiver", nil)
+	req.SetBasicAuth("admin", password)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("redeliver: %s", resp.Status)
+	}
+	waitFor(t, "the redelivered event", 30*time.Second, func() bool {
+		count := 0
+		for _, ev := range received() {
+			if ev.ID == settled {
+				count++
+			}
+		}
+		return count == 2
 	})
 }
