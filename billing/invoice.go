@@ -244,6 +244,6 @@ type Payment struct {
 	// SeenAt is when the payment was first seen, in the mempool or in a block; it decides
 	// whether the payment came in time, late or too late.
 	SeenAt time.Time
-	// UpdatedAt is when the payment was last reported.
+	// UpdatedAt is the time the stored payment last changed.
 	UpdatedAt time.Time
 }

@@ -42,8 +42,9 @@ func benchInvoicer(b *testing.B, node *regtest.Node) (*Invoicer, *SQLStore) {
 	if err != nil {
 		b.Fatalf("NewOnChainGateway: %v", err)
 	}
+	fixed := &FixedRateSource{Rates: map[string]int64{"USD": 9_712_345}}
 	rates, err := NewRateProvider(RateProviderConfig{
-		Sources:           []RateSource{&FixedRateSource{Rates: map[string]int64{"USD": 9_712_345}}},
+		Sources:           []RateSource{fixed},
 		SpreadBasisPoints: 50,
 	})
 	if err != nil {

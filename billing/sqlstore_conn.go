@@ -246,7 +246,8 @@ func uniqueViolation(err error) (detail string, ok bool) {
 	var liteErr *sqlite.Error
 	if errors.As(err, &liteErr) {
 		code := liteErr.Code()
-		if code == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY {
+		if code == sqlite3.SQLITE_CONSTRAINT_UNIQUE ||
+			code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY {
 			return liteErr.Error(), true
 		}
 	}

@@ -90,8 +90,9 @@ func (s *SQLStore) migrate(ctx context.Context) error {
 			return fmt.Errorf("unable to create billing_schema_versions: %w", err)
 		}
 		var current int64
-		if err := tx.conn.queryRow(ctx,
-			"SELECT COALESCE(MAX(version), 0) FROM billing_schema_versions").Scan(&current); err != nil {
+		err := tx.conn.queryRow(ctx,
+			"SELECT COALESCE(MAX(version), 0) FROM billing_schema_versions").Scan(&current)
+		if err != nil {
 			return fmt.Errorf("unable to read the schema version: %w", err)
 		}
 		for _, m := range migrations {

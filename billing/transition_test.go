@@ -27,7 +27,8 @@ func testInvoice() *Invoice {
 }
 
 // payment returns a valid payment seen the given time after invoiceStart.
-func payment(txid string, amount btcutil.Amount, confirmations int32, seenAfter time.Duration) Payment {
+func payment(txid string, amount btcutil.Amount, confirmations int32,
+	seenAfter time.Duration) Payment {
 	return Payment{
 		InvoiceID:     "inv_test",
 		TxID:          txid,
@@ -67,6 +68,9 @@ type transitionCase struct {
 	wantSettled   bool // the update's Settled event
 	wantRevert    bool // the update's Reverted event
 }
+
+// replacedRBF is a full RBF payment replaced by a transaction that does not pay the invoice.
+var replacedRBF = inState(rbf(payment("a", dueAmount, 0, time.Minute)), PaymentReplaced)
 
 func settled(inv *Invoice) {
 	inv.State, inv.Paid, inv.Confirmed = StateSettled, dueAmount, dueAmount
@@ -294,14 +298,14 @@ var transitionCases = []transitionCase{
 	{
 		name:      "rbf payment replaced by one that does not pay us",
 		setup:     func(inv *Invoice) { inv.State, inv.Paid = StateProcessing, dueAmount },
-		payments:  []Payment{inState(rbf(payment("a", dueAmount, 0, time.Minute)), PaymentReplaced)},
+		payments:  []Payment{replacedRBF},
 		now:       beforeExpiry,
 		wantState: StateNew, wantStatus: StatusNone,
 	},
 	{
 		name:      "rbf payment replaced after expiry",
 		setup:     func(inv *Invoice) { inv.State, inv.Paid = StateProcessing, dueAmount },
-		payments:  []Payment{inState(rbf(payment("a", dueAmount, 0, time.Minute)), PaymentReplaced)},
+		payments:  []Payment{replacedRBF},
 		now:       afterExpiry,
 		wantState: StateExpired, wantStatus: StatusNone,
 	},
