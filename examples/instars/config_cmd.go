@@ -25,6 +25,9 @@ func init() {
 	}
 }
 
+// stdin is where hash-password reads the password; tests replace it.
+var stdin io.Reader = os.Stdin
+
 // errInvalidConfig is returned by `config check` after it printed the problems.
 var errInvalidConfig = errors.New("the configuration is invalid")
 
@@ -61,7 +64,7 @@ func runHashPassword(ctx context.Context, args []string, stdout, stderr io.Write
 		return errors.New("expected no arguments: type the password on stdin")
 	}
 	fmt.Fprintln(stderr, "password (one line, then Enter):")
-	line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+	line, err := bufio.NewReader(stdin).ReadString('\n')
 	if err != nil && line == "" {
 		return fmt.Errorf("reading the password: %w", err)
 	}

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -10,6 +13,7 @@ import (
 	"time"
 
 	"github.com/btcsuite/btcd/btcutil"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/instars/instars/billing"
 )
@@ -171,5 +175,50 @@ func TestHistoryCountsOpenSettledAndRunning(t *testing.T) {
 	svg := chartSVG("Open invoices", series, func(p chartPoint) int64 { return p.OpenInvoices })
 	if !strings.Contains(svg, `aria-label="Open invoices"`) || !strings.Contains(svg, "<polyline") {
 		t.Errorf("chart lacks its label or line: %s", svg)
+	}
+}
+
+func TestHashPasswordPrintsBcrypt(t *testing.T) {
+	defer func(saved io.Reader) { stdin = saved }(stdin)
+	stdin = strings.NewReader("a long admin password\n")
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"hash-password"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	hash := strings.TrimSpace(stdout.String())
+	if err := bcrypt.CompareHashAndPassword([]byte(hash),
+		[]byte("a long admin password")); err != nil {
+		t.Errorf("printed hash %q does not match the password: %v", hash, err)
+	}
+	if strings.Contains(stdout.String()+stderr.String(), "a long admin password") {
+		t.Error("the password was echoed")
+	}
+	stdin = strings.NewReader("short\n")
+	stdout.Reset()
+	if code := run(context.Background(), []string{"hash-password"}, &stdout, &stderr); code == 0 {
+		t.Error("a 5-character password was accepted")
+	}
+}
+
+func TestServeRejectsInvalidConfig(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"serve"}, &stdout, &stderr); code == 0 ||
+		!strings.Contains(stderr.String(), "missing --config") {
+		t.Errorf("serve without --config: exit %d, %q", code, stderr.String())
+	}
+	path := filepath.Join(t.TempDir(), "bad.json")
+	if err := os.WriteFile(path, []byte(`{"network": "regtest", "lisen": ":1"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stderr.Reset()
+	if code := run(context.Background(), []string{"serve", "--config", path}, &stdout,
+		&stderr); code == 0 {
+		t.Fatal("serve started with an invalid configuration")
+	}
+	for _, want := range []string{"lisen: unknown field", "account_key: missing",
+		"config check"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+		}
 	}
 }
