@@ -144,7 +144,7 @@ func (w *webServer) submitOrder(ctx context.Context, r *http.Request, extend str
 	return inv, nil
 }
 
-// allow applies the order rate limit and answers 429 when the bucket is empty.
+// allow applies the order rate limit and writes a 429 response when the bucket is empty.
 func (w *webServer) allow(rw http.ResponseWriter, r *http.Request) bool {
 	wait, ok := w.limiter.allow(clientAddress(r))
 	if ok {

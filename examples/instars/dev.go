@@ -124,8 +124,8 @@ func (f levelFilter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// devEnvironment is what dev mode starts besides the server: the regtest node, the EC2
-// emulator and the movable clock, with the files that describe them to the server.
+// devEnvironment is the set of parts dev mode starts besides the server: the regtest node,
+// the EC2 emulator, the movable clock and the webhook receiver.
 type devEnvironment struct {
 	dir       string
 	node      *regtest.Node

@@ -36,7 +36,7 @@ type devInfo struct {
 	Webhooks []receivedWebhook `json:"webhooks"`
 }
 
-// devInstance is an instance as the emulator sees it.
+// devInstance is an instance as the emulator reports it.
 type devInstance struct {
 	ID           string `json:"id"`
 	State        string `json:"state"`

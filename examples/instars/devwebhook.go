@@ -14,7 +14,7 @@ import (
 const devWebhookLimit = 50
 
 // devWebhookSink receives dev mode's own webhook deliveries, checks their signature and keeps
-// the latest, so a tester sees what a hosting company's billing system would receive.
+// the latest, so a tester can read what a hosting company's billing system would receive.
 type devWebhookSink struct {
 	secret []byte
 	mu     sync.Mutex

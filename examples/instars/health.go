@@ -13,7 +13,7 @@ type healthCheck struct {
 	Detail string `json:"detail,omitempty"`
 }
 
-// healthz checks the database, the node and the cloud, and answers 503 when one fails.
+// healthz checks the database, the node and the cloud, and responds 503 when one fails.
 func (w *webServer) healthz(rw http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
