@@ -157,6 +157,13 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Region == "" {
 		c.Region = "eucalyptus"
 	}
+	for _, region := range c.regions() {
+		if !regionPattern.MatchString(region) {
+			return c, fmt.Errorf("ec2emu: region name %q in Config.Region or "+
+				"Config.ExtraRegions is invalid; expected letters, digits and \"-\" such as "+
+				"eu-west-1", region)
+		}
+	}
 	if len(c.Zones) == 0 {
 		c.Zones = []string{c.Region + "a"}
 	}
@@ -258,6 +265,10 @@ func AddressRange(cidr string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// regionPattern matches a region name, which request signatures carry in their credential
+// scope: a stray space or "/" would make a region no client can sign for.
+var regionPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
 // regions returns Region followed by ExtraRegions.
 func (c Config) regions() []string {

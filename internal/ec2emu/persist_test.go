@@ -99,6 +99,9 @@ func TestConfigValidation(t *testing.T) {
 			Timings: &ec2emu.Timings{Pending: -time.Second}},
 		"unnamed type": {Credentials: creds,
 			InstanceTypes: []ec2emu.InstanceType{{VCPUs: 1}}},
+		"region with a slash":       {Credentials: creds, Region: "eu/west"},
+		"extra region with a space": {Credentials: creds, ExtraRegions: []string{" eu-west-1"}},
+		"empty extra region":        {Credentials: creds, ExtraRegions: []string{""}},
 	}
 	for name, cfg := range invalid {
 		if _, err := ec2emu.New(cfg); err == nil {

@@ -120,7 +120,9 @@ func run(ctx context.Context, args []string, logOutput io.Writer, started func(u
 		cfg.PublicIPs = addrs
 	}
 	if *extraRegions != "" {
-		cfg.ExtraRegions = strings.Split(*extraRegions, ",")
+		for name := range strings.SplitSeq(*extraRegions, ",") {
+			cfg.ExtraRegions = append(cfg.ExtraRegions, strings.TrimSpace(name))
+		}
 	}
 
 	server, err := ec2emu.New(cfg)

@@ -97,3 +97,35 @@ func TestErrorLineHasOnePrefix(t *testing.T) {
 		}
 	}
 }
+
+func TestRunTrimsExtraRegions(t *testing.T) {
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	ctx, cancel := context.WithCancel(t.Context())
+	urls := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-secret-key", "s3cret", "-access-key", "AKIDCMD",
+			"-listen", "127.0.0.1:0", "-extra-regions", "test-2, test-3"}, io.Discard,
+			func(url string) { urls <- url })
+	}()
+	var url string
+	select {
+	case url = <-urls:
+	case err := <-done:
+		t.Fatalf("run with -extra-regions \"test-2, test-3\": %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not start serving within 10s")
+	}
+	client := ec2.NewFromConfig(aws.Config{
+		Region:           "test-3",
+		Credentials:      credentials.NewStaticCredentialsProvider("AKIDCMD", "s3cret", ""),
+		RetryMaxAttempts: 1,
+	}, func(o *ec2.Options) { o.BaseEndpoint = aws.String(url) })
+	if _, err := client.DescribeRegions(t.Context(), &ec2.DescribeRegionsInput{}); err != nil {
+		t.Errorf("DescribeRegions signed for test-3: %v", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run after cancel: %v", err)
+	}
+}
