@@ -160,8 +160,8 @@ func (c Config) withDefaults() (Config, error) {
 	for _, region := range c.regions() {
 		if !regionPattern.MatchString(region) {
 			return c, fmt.Errorf("ec2emu: region name %q in Config.Region or "+
-				"Config.ExtraRegions is invalid; expected letters, digits and \"-\" such as "+
-				"eu-west-1", region)
+				"Config.ExtraRegions is invalid; expected letters, digits, \".\", \"_\" and \"-\" "+
+				"such as eu-west-1", region)
 		}
 	}
 	if len(c.Zones) == 0 {
