@@ -1,0 +1,133 @@
+package billing
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/btcsuite/btcd/btcutil"
+
+	"github.com/instars/instars/bitcoin"
+	"github.com/instars/instars/internal/regtest"
+	"github.com/instars/instars/metering"
+)
+
+// regtestBundle is the service with the real on-chain gateway and tracker on a btcd regtest
+// node, and the real eucalyptus driver on the EC2 emulator.
+type regtestBundle struct {
+	*serviceBundle
+	node *regtest.Node
+}
+
+func newRegtestBundle(t *testing.T, node *regtest.Node) *regtestBundle {
+	t.Helper()
+	rpc := node.RPCConfig()
+	source, err := bitcoin.DialRPC(context.Background(), bitcoin.RPCSourceConfig{
+		Kind: bitcoin.NodeBtcd, Host: rpc.Host, User: rpc.User, Password: rpc.Pass,
+		Certificates: rpc.Certificates, PollInterval: 50 * time.Millisecond,
+		Logger: svcTestLogger(),
+	})
+	if err != nil {
+		t.Fatalf("DialRPC: %v", err)
+	}
+	t.Cleanup(source.Close)
+	dir := t.TempDir()
+	var gateway *OnChainGateway
+	b := newServiceBundle(t, bundleOptions{dir: dir, configure: func(c *Config) {
+		store := c.Store.(*SQLStore)
+		gateway, err = NewOnChainGateway(OnChainGatewayConfig{
+			Account: testAccountKey(t), Source: source,
+			Cursors: StoreCursor{Store: store, Name: "regtest"}, Depth: 6,
+			Logger: svcTestLogger(),
+		})
+		if err != nil {
+			t.Fatalf("NewOnChainGateway: %v", err)
+		}
+		c.Gateway = gateway
+		// The tracker stamps payments with the wall clock, so the service uses it too.
+		c.Clock = nil
+	}})
+	return &regtestBundle{serviceBundle: b, node: node}
+}
+
+// pay sends amount to the invoice's address from the node's wallet.
+func (b *regtestBundle) pay(t *testing.T, inv *Invoice, amount btcutil.Amount) {
+	t.Helper()
+	addr, err := btcutil.DecodeAddress(inv.Destination, bitcoin.Regtest.Params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.node.PayAddress(addr, amount, false); err != nil {
+		t.Fatalf("paying %s: %v", inv.Destination, err)
+	}
+}
+
+func TestServiceEndToEndOnRegtest(t *testing.T) {
+	node := regtest.Start(t, regtest.Options{})
+	b := newRegtestBundle(t, node)
+	start := time.Now()
+	inv := b.submit(t, "")
+	b.pay(t, inv, inv.Amount)
+	svcWaitFor(t, 20*time.Second, "the payment in the mempool to make the invoice Processing",
+		func() bool { return b.invoiceState(t, inv.ID) == StateProcessing })
+	if _, err := node.Mine(1); err != nil {
+		t.Fatal(err)
+	}
+	l := b.waitLease(t, inv.ID, LeaseRunning)
+	t.Logf("order to running instance: %v", time.Since(start))
+	if l.State != metering.StateActive || l.InstanceID == "" {
+		t.Fatalf("lease is %s with instance %q, want active with an instance", l.State,
+			l.InstanceID)
+	}
+	if n := len(b.emu.Instances()); n != 1 {
+		t.Fatalf("%d instances, want 1", n)
+	}
+}
+
+func TestServiceSuspendsOnRegtestReorg(t *testing.T) {
+	miner := regtest.Start(t, regtest.Options{})
+	other := regtest.Start(t, regtest.Options{Empty: true})
+	if err := regtest.Connect(other, miner); err != nil {
+		t.Fatal(err)
+	}
+	b := newRegtestBundle(t, miner)
+	ctx := context.Background()
+	inv := b.submit(t, "")
+	// The other node is cut off before the payment, so it never sees it; it then mines a
+	// longer chain without it, and once reconnected the miner reorganises to that chain and
+	// the payment goes back to its mempool.
+	if err := regtest.Disconnect(other, miner); err != nil {
+		t.Fatal(err)
+	}
+	b.pay(t, inv, inv.Amount)
+	svcWaitFor(t, 20*time.Second, "Processing", func() bool {
+		return b.invoiceState(t, inv.ID) == StateProcessing
+	})
+	if _, err := miner.Mine(1); err != nil {
+		t.Fatal(err)
+	}
+	l := b.waitLease(t, inv.ID, LeaseRunning)
+	if _, err := other.Mine(3); err != nil {
+		t.Fatal(err)
+	}
+	if err := regtest.Connect(other, miner); err != nil {
+		t.Fatal(err)
+	}
+	svcWaitFor(t, 30*time.Second, "the lease to be suspended", func() bool {
+		got, err := b.svc.Lease(ctx, l.ID)
+		return err == nil && got.Suspended
+	})
+	if inv, _ := b.svc.Invoice(ctx, inv.ID); !inv.SettlementReverted {
+		t.Fatalf("invoice %s is not flagged as reverted after the reorganisation", inv.State)
+	}
+	if _, err := miner.Mine(1); err != nil {
+		t.Fatal(err)
+	}
+	svcWaitFor(t, 30*time.Second, "the lease to resume", func() bool {
+		got, err := b.svc.Lease(ctx, l.ID)
+		return err == nil && !got.Suspended && got.State == metering.StateActive
+	})
+	if n := len(b.emu.Instances()); n != 1 {
+		t.Fatalf("%d instances after the reorganisation, want the same 1", n)
+	}
+}
