@@ -53,6 +53,19 @@ func openSQLiteStoreWith(t testing.TB, opts *SQLStoreOptions) *SQLStore {
 // so that runs do not see each other's rows.
 func openPostgresStore(t testing.TB, clock *storeClock) *SQLStore {
 	t.Helper()
+	store, err := OpenPostgres(context.Background(), newPostgresSchema(t),
+		&SQLStoreOptions{Now: clock.Now})
+	if err != nil {
+		t.Fatalf("OpenPostgres: %v", err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	return store
+}
+
+// newPostgresSchema creates a schema in the test database, dropped when the test ends, and
+// returns a connection string whose search_path selects it.
+func newPostgresSchema(t testing.TB) string {
+	t.Helper()
 	ctx := context.Background()
 	dsn := testenv.PostgresDSN()
 	admin, err := pgx.Connect(ctx, dsn)
@@ -75,12 +88,7 @@ func openPostgresStore(t testing.TB, clock *storeClock) *SQLStore {
 	query := u.Query()
 	query.Set("search_path", schema)
 	u.RawQuery = query.Encode()
-	store, err := OpenPostgres(ctx, u.String(), &SQLStoreOptions{Now: clock.Now})
-	if err != nil {
-		t.Fatalf("OpenPostgres: %v", err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
-	return store
+	return u.String()
 }
 
 const testCustomer = "0123456789ABCDEF0123456789ABCDEF01234567"

@@ -530,3 +530,35 @@ func TestStoreMigratesOnce(t *testing.T) {
 		_ = store.Close()
 	}
 }
+
+func TestPostgresReplicasMigrateOnce(t *testing.T) {
+	dsn := newPostgresSchema(t)
+	const replicas = 4
+	stores := make([]*SQLStore, replicas)
+	errs := make([]error, replicas)
+	var wg sync.WaitGroup
+	for i := range replicas {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stores[i], errs[i] = OpenPostgres(context.Background(), dsn, nil)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("replica %d: OpenPostgres: %v", i, err)
+		}
+		defer stores[i].Close()
+	}
+	var versions int
+	if err := stores[0].Pool().QueryRow(context.Background(),
+		"SELECT COUNT(*) FROM billing_schema_versions").Scan(&versions); err != nil {
+		t.Fatalf("count versions: %v", err)
+	}
+	migrations, _ := migrationsFor(DialectPostgres)
+	if versions != len(migrations) {
+		t.Errorf("%d versions recorded by %d replicas, want %d", versions, replicas,
+			len(migrations))
+	}
+}
