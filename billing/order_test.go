@@ -190,3 +190,39 @@ func TestConfirmationPolicy(t *testing.T) {
 		t.Errorf("valid policy: %v", err)
 	}
 }
+
+// FuzzParseOrderPayload checks that no input panics, that every error is an invalid-order
+// error, and that an accepted payload parses to the same value after encoding it again.
+func FuzzParseOrderPayload(f *testing.F) {
+	seed, err := json.Marshal(validPayload())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(seed)
+	f.Add([]byte(`{"plan":"a","plan":"b"}`))
+	f.Add([]byte(`{"nonce":"\u0000"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		payload, err := ParseOrderPayload(data, orderOptions())
+		if err != nil {
+			if !errors.Is(err, ErrInvalidOrder) {
+				t.Fatalf("error %v does not wrap ErrInvalidOrder", err)
+			}
+			return
+		}
+		again, err := json.Marshal(payload)
+		if err != nil {
+			t.Fatalf("marshal accepted payload: %v", err)
+		}
+		reparsed, err := ParseOrderPayload(again, orderOptions())
+		if err != nil {
+			t.Fatalf("re-encoded payload rejected: %v", err)
+		}
+		if !reparsed.CreatedAt.Equal(payload.CreatedAt) {
+			t.Fatalf("created_at changed: %v to %v", payload.CreatedAt, reparsed.CreatedAt)
+		}
+		reparsed.CreatedAt = payload.CreatedAt
+		if reparsed != payload {
+			t.Fatalf("payload changed on re-encoding: %+v to %+v", payload, reparsed)
+		}
+	})
+}
