@@ -217,6 +217,8 @@ func svcCloud(t testing.TB, stateFile string) (*ec2emu.Server, *eucalyptus.Drive
 		Credentials: map[string]string{"AKIDTEST": "test-secret"},
 		Timings:     &ec2emu.Timings{Pending: 30 * time.Millisecond, TerminatedVisible: time.Hour},
 		StateFile:   stateFile,
+		// Benchmarks launch many instances; the default quota of 20 would refuse them.
+		MaxInstances: 1 << 20,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -47,7 +47,7 @@ func svcTestLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-func newServiceBundle(t *testing.T, opts bundleOptions) *serviceBundle {
+func newServiceBundle(t testing.TB, opts bundleOptions) *serviceBundle {
 	t.Helper()
 	ctx := context.Background()
 	if opts.dir == "" {
@@ -99,7 +99,7 @@ func newServiceBundle(t *testing.T, opts bundleOptions) *serviceBundle {
 }
 
 // submit orders the test plan as the bundle's customer.
-func (b *serviceBundle) submit(t *testing.T, lease string) *Invoice {
+func (b *serviceBundle) submit(t testing.TB, lease string) *Invoice {
 	t.Helper()
 	envelope := b.customer.order(t, b.server.PublicKey(), svcPlan().ID, lease, refundAddrA,
 		b.clock.Now())
@@ -110,7 +110,7 @@ func (b *serviceBundle) submit(t *testing.T, lease string) *Invoice {
 	return inv
 }
 
-func (b *serviceBundle) invoiceState(t *testing.T, id string) InvoiceState {
+func (b *serviceBundle) invoiceState(t testing.TB, id string) InvoiceState {
 	t.Helper()
 	inv, err := b.svc.Invoice(context.Background(), id)
 	if err != nil {
@@ -119,7 +119,7 @@ func (b *serviceBundle) invoiceState(t *testing.T, id string) InvoiceState {
 	return inv.State
 }
 
-func (b *serviceBundle) waitLease(t *testing.T, invoiceID string, status LeaseStatus) *Lease {
+func (b *serviceBundle) waitLease(t testing.TB, invoiceID string, status LeaseStatus) *Lease {
 	t.Helper()
 	var l *Lease
 	svcWaitFor(t, 20*time.Second, "lease of "+invoiceID+" to be "+string(status), func() bool {
@@ -131,7 +131,7 @@ func (b *serviceBundle) waitLease(t *testing.T, invoiceID string, status LeaseSt
 }
 
 // advance moves the clock and runs the work that is due.
-func (b *serviceBundle) advance(t *testing.T, d time.Duration) {
+func (b *serviceBundle) advance(t testing.TB, d time.Duration) {
 	t.Helper()
 	b.clock.Advance(d)
 	if err := b.svc.Tick(context.Background()); err != nil {
@@ -139,7 +139,7 @@ func (b *serviceBundle) advance(t *testing.T, d time.Duration) {
 	}
 }
 
-func (b *serviceBundle) eventKinds(t *testing.T, subject string) []EventKind {
+func (b *serviceBundle) eventKinds(t testing.TB, subject string) []EventKind {
 	t.Helper()
 	events, err := b.svc.ListEvents(context.Background(), subject, 0)
 	if err != nil {

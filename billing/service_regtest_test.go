@@ -19,7 +19,7 @@ type regtestBundle struct {
 	node *regtest.Node
 }
 
-func newRegtestBundle(t *testing.T, node *regtest.Node) *regtestBundle {
+func newRegtestBundle(t testing.TB, node *regtest.Node) *regtestBundle {
 	t.Helper()
 	rpc := node.RPCConfig()
 	source, err := bitcoin.DialRPC(context.Background(), bitcoin.RPCSourceConfig{
@@ -51,7 +51,7 @@ func newRegtestBundle(t *testing.T, node *regtest.Node) *regtestBundle {
 }
 
 // pay sends amount to the invoice's address from the node's wallet.
-func (b *regtestBundle) pay(t *testing.T, inv *Invoice, amount btcutil.Amount) {
+func (b *regtestBundle) pay(t testing.TB, inv *Invoice, amount btcutil.Amount) {
 	t.Helper()
 	addr, err := btcutil.DecodeAddress(inv.Destination, bitcoin.Regtest.Params)
 	if err != nil {
