@@ -323,6 +323,7 @@ func (s *Service) Now() time.Time { return s.clock.Now() }
 // the service's tables and River, and the events to publish once it commits.
 type serviceTx struct {
 	StoreTx
+	ctx    context.Context
 	raw    any
 	db     sqlRunner
 	s      *Service
@@ -334,7 +335,7 @@ type serviceTx struct {
 func (s *Service) inTx(ctx context.Context, fn func(tx *serviceTx) error) error {
 	var events []Event
 	err := s.store.InTx(ctx, func(stx StoreTx) error {
-		t := &serviceTx{StoreTx: stx, raw: rawTx(stx), s: s, now: s.clock.Now()}
+		t := &serviceTx{StoreTx: stx, ctx: ctx, raw: rawTx(stx), s: s, now: s.clock.Now()}
 		t.db = runnerFor(t.raw)
 		if err := fn(t); err != nil {
 			return err
@@ -366,7 +367,7 @@ func (t *serviceTx) emit(kind EventKind, subject, customer string, data any) err
 	if err != nil {
 		return err
 	}
-	if err := insertEvent(context.Background(), t.raw, t.s.jobs, t.s.cfg.Webhooks, ev); err != nil {
+	if err := insertEvent(t.ctx, t.raw, t.s.jobs, t.s.cfg.Webhooks, ev); err != nil {
 		return err
 	}
 	t.events = append(t.events, ev)

@@ -3,6 +3,7 @@ package billing
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -190,5 +191,56 @@ func TestWebhookDeliveryRetriesUntilReceived(t *testing.T) {
 		if delivered[id] != 1 {
 			t.Errorf("delivery log has %d successful deliveries of %s, want 1", delivered[id], id)
 		}
+	}
+}
+
+func TestServiceRedeliversWebhookOnRequest(t *testing.T) {
+	ctx := context.Background()
+	hooks := &webhookLog{ids: map[string]int{}}
+	secret := []byte("redelivery-test-secret-0123456789")
+	srv := httptest.NewServer(hooks.handler(secret))
+	t.Cleanup(srv.Close)
+	b := newServiceBundle(t, bundleOptions{configure: func(c *Config) {
+		c.Webhooks = []WebhookEndpoint{{Name: "portal", URL: srv.URL, Secret: secret,
+			Kinds: []EventKind{EventInvoiceCreated}}}
+	}})
+	inv := b.submit(t, "")
+	events, err := b.svc.ListEvents(ctx, inv.ID, 0)
+	if err != nil || len(events) != 1 || events[0].Kind != EventInvoiceCreated {
+		t.Fatalf("events of a new invoice: %+v, %v", events, err)
+	}
+	id := events[0].ID
+	svcWaitFor(t, 10*time.Second, "the first delivery", func() bool { return hooks.has([]string{id}) })
+
+	if err := b.svc.RedeliverWebhook(ctx, id, "nowhere"); err == nil {
+		t.Fatal("RedeliverWebhook to an unknown endpoint succeeded")
+	}
+	if err := b.svc.RedeliverWebhook(ctx, "evt_missing", "portal"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("RedeliverWebhook of an unknown event: %v, want ErrNotFound", err)
+	}
+	if err := b.svc.RedeliverWebhook(ctx, id, "portal"); err != nil {
+		t.Fatal(err)
+	}
+	svcWaitFor(t, 10*time.Second, "the redelivery", func() bool {
+		hooks.mu.Lock()
+		defer hooks.mu.Unlock()
+		return hooks.ids[id] == 2
+	})
+	var log []WebhookDelivery
+	svcWaitFor(t, 10*time.Second, "two deliveries in the log", func() bool {
+		var err error
+		log, err = b.svc.WebhookDeliveries(ctx, id)
+		return err == nil && len(log) >= 2
+	})
+	if len(log) != 2 || !log[0].Delivered || !log[1].Delivered || log[0].StatusCode != 200 {
+		t.Fatalf("delivery log %+v, want two successful deliveries", log)
+	}
+	b.chain.pay(inv.Destination, inv.Amount, 1)
+	b.waitLease(t, inv.ID, LeaseRunning)
+	hooks.mu.Lock()
+	defer hooks.mu.Unlock()
+	if len(hooks.ids) != 1 {
+		t.Fatalf("receiver got %d event IDs, want only invoice.created, its endpoint's kind",
+			len(hooks.ids))
 	}
 }
