@@ -16,13 +16,13 @@ import (
 	"github.com/instars/instars/pgp"
 )
 
-// Config is what a Service needs. Store, Gateway, Provisioner, ServerKey, Network and Plans
-// are required; the rest have defaults.
+// Config is the configuration of a Service. Store, Gateway, Provisioner, ServerKey, Network
+// and Plans are required; the other fields have defaults.
 type Config struct {
-	// Store keeps orders, invoices and payments; the service keeps its own tables (leases,
+	// Store keeps orders, invoices and payments. The service keeps its own tables (leases,
 	// events, refunds, webhook deliveries, alerts) and River's job tables in the same
-	// database, written in the same transactions. Use a SQLStore from OpenSQLite or
-	// OpenPostgres (JobDatabase finds River's handle through it).
+	// database and writes them in the same transactions. Use a SQLStore from OpenSQLite or
+	// OpenPostgres, through which the service finds River's database handle.
 	Store Store
 	// JobDatabase is the handle River runs on: the *sql.DB of a SQLite store (one open
 	// connection, as River's SQLite driver requires) or the *pgxpool.Pool of a PostgreSQL
@@ -40,7 +40,7 @@ type Config struct {
 	Plans []metering.Plan
 	// Rates converts fiat plan prices to satoshis; needed only when a plan has a fiat price.
 	Rates RateSource
-	// Policy says when a payment is final; zero means DefaultDepth confirmations, and
+	// Policy sets when a payment is final; zero means DefaultDepth confirmations, and
 	// DefaultHighValueDepth above HighValueThreshold when one is set.
 	Policy ConfirmationPolicy
 	// ToleranceBasisPoints is how much less than the amount still pays an invoice in full.
@@ -62,7 +62,7 @@ type Config struct {
 	Webhooks []WebhookEndpoint
 	// HTTPClient sends webhooks; nil means a client with no proxy and each endpoint's timeout.
 	HTTPClient *http.Client
-	// Notifier tells the operator about alerts; nil means LogNotifier on Logger.
+	// Notifier sends alerts to the operator; nil means LogNotifier on Logger.
 	Notifier Notifier
 	// LaunchAttempts is how many times provisioning is tried before the lease fails and its
 	// payment becomes a refund; zero means 8. LaunchRetryBase is the wait after the first
