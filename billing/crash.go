@@ -6,9 +6,9 @@ import (
 )
 
 // CrashEnvVariable names the environment variable that makes the process kill itself with
-// SIGKILL when it reaches the named crash point. It exists for the crash tests, which restart
-// the service after each kill and check that no payment is lost and nothing is done twice;
-// leave it unset in production.
+// SIGKILL when it reaches the named crash point. The crash tests set it, restart the service
+// after each kill and check that no payment is lost and nothing is done twice. Leave it unset
+// in production.
 const CrashEnvVariable = "INSTARS_CRASH_AT"
 
 // The crash points: each lies between a side effect and the record of it, or between a commit

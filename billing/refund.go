@@ -21,7 +21,7 @@ import (
 	"github.com/instars/instars/bitcoin"
 )
 
-// RefundReason says why money is owed back to a customer.
+// RefundReason is why money is owed back to a customer.
 type RefundReason string
 
 // The refund reasons.
@@ -36,7 +36,7 @@ const (
 	RefundLeaseEnded RefundReason = "lease_ended"
 )
 
-// RefundState is where a refund stands. The server holds no keys, so a refund is a request
+// RefundState is the stage a refund is in. The server holds no keys, so a refund is a request
 // the operator pays from their own wallet and then marks paid.
 type RefundState string
 
@@ -220,9 +220,10 @@ func refundScript(address string, network *chaincfg.Params) ([]byte, error) {
 }
 
 // RefundsPSBT returns a base64 PSBT (BIP 174, version 0) whose unsigned transaction has one
-// output per refund and no inputs: the operator's wallet adds the inputs and change, signs and
-// broadcasts (Bitcoin Core: walletprocesspsbt after utxoupdatepsbt, or importing it into a
-// wallet that funds PSBTs). Every refund must be in state requested.
+// output per refund and no inputs. The operator's wallet adds the inputs and the change, then
+// signs and broadcasts it. Every refund must be in state requested.
+//
+// NOTE: no wallet was run against this output here; the tests decode it by the BIP 174 layout.
 func RefundsPSBT(refunds []Refund, network *chaincfg.Params) (string, error) {
 	if len(refunds) == 0 {
 		return "", errors.New("billing: no refunds to export")

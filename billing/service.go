@@ -86,7 +86,8 @@ type Config struct {
 
 // Service turns paid orders into running, metered and finally terminated instances. Every
 // step is a state change written to the database together with the durable job (River) that
-// acts on it, so a crash at any point repeats work at most and never loses or doubles it.
+// acts on it, so a crash repeats work at most and never loses or doubles it. The crash tests
+// kill the process at each point named in crash.go and check this.
 //
 // The portal-facing methods (SubmitOrder, Invoice, Lease, Credentials, the List methods,
 // Subscribe) are safe for concurrent use. Start runs the job workers and the payment gateway;
@@ -238,8 +239,8 @@ func (s *Service) periodicJobs() []*river.PeriodicJob {
 		&river.PeriodicJobOpts{RunOnStart: true, ID: "instars_sweep"})}
 }
 
-// Start runs the job workers, asks the gateway to watch every open invoice and runs the
-// gateway's payment reports until Stop. It returns once the workers run.
+// Start runs the job workers, has the gateway watch every open invoice and feeds the
+// gateway's payment reports to HandlePayment until Stop. It returns once the workers run.
 func (s *Service) Start(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

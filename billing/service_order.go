@@ -143,7 +143,7 @@ func checkExtendable(ctx context.Context, tx *serviceTx, leaseID, customer, plan
 	}
 	switch {
 	case l.Customer != customer:
-		// Same answer as a missing lease, so lease IDs of others cannot be probed.
+		// The same error as for a missing lease, so other customers' lease IDs cannot be probed.
 		return fmt.Errorf("%w: no lease %q", ErrLeaseNotExtendable, leaseID)
 	case l.PlanID != planID:
 		return fmt.Errorf("%w: lease %s is on plan %q, the order names %q",

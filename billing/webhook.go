@@ -134,7 +134,7 @@ type WebhookDelivery struct {
 	Attempt int
 	// StatusCode is the HTTP status, or 0 when no response came.
 	StatusCode int
-	// Error says why the attempt failed; empty on success.
+	// Error is why the attempt failed; empty on success.
 	Error     string
 	Duration  time.Duration
 	Delivered bool
@@ -256,7 +256,7 @@ func (s *webhookSender) post(ctx context.Context, ep WebhookEndpoint, ev Event, 
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return resp.StatusCode, fmt.Errorf("billing: webhook %s answered HTTP %d, expected 2xx",
+		return resp.StatusCode, fmt.Errorf("billing: webhook %s returned HTTP %d, expected 2xx",
 			ep.Name, resp.StatusCode)
 	}
 	return resp.StatusCode, nil

@@ -198,8 +198,8 @@ func leasePaid(ctx context.Context, tx *serviceTx, l *Lease) (btcutil.Amount, er
 	return total, nil
 }
 
-// Credentials is what the customer receives, signed by the server and encrypted to their key,
-// once the instance runs.
+// Credentials is the customer's access to a running instance. The service signs them with the
+// server's key and encrypts them to the customer's key.
 type Credentials struct {
 	LeaseID     string    `json:"lease_id"`
 	InstanceID  string    `json:"instance_id"`

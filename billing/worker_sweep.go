@@ -8,8 +8,8 @@ import (
 	"github.com/riverqueue/river"
 )
 
-// sweepArgs is the periodic job that enqueues due timed work and asks the gateway to watch
-// every open invoice again. It is the safety net under the jobs scheduled at each change,
+// sweepArgs is the periodic job that enqueues due timed work and has the gateway watch every
+// open invoice again. It is the safety net under the jobs scheduled at each change,
 // and the only scheduler when the service's clock is not the wall clock.
 type sweepArgs struct{}
 
