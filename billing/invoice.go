@@ -171,19 +171,18 @@ type Invoice struct {
 }
 
 // MinimumAccepted returns the smallest total that pays the invoice in full: the amount less
-// the tolerance, rounded in the customer's favour (the shortfall allowed is rounded down,
-// so the minimum is rounded up).
+// the tolerance, rounded in the operator's favour (the shortfall allowed is rounded down,
+// so the minimum is rounded up). It is at least one satoshi whatever the tolerance, so an
+// invoice is never paid, or settled, by payments that bring nothing.
 func (inv *Invoice) MinimumAccepted() btcutil.Amount {
 	return minimumAccepted(inv.Amount, inv.ToleranceBasisPoints)
 }
 
 func minimumAccepted(due btcutil.Amount, toleranceBasisPoints uint32) btcutil.Amount {
-	if toleranceBasisPoints >= basisPointsPerUnit {
-		return 0
-	}
+	basisPoints := min(int64(toleranceBasisPoints), basisPointsPerUnit)
 	// due is at most 21e14 satoshis and the factor at most 1e4, so the product fits in int64.
-	shortfall := int64(due) * int64(toleranceBasisPoints) / basisPointsPerUnit
-	return due - btcutil.Amount(shortfall)
+	shortfall := int64(due) * basisPoints / basisPointsPerUnit
+	return max(due-btcutil.Amount(shortfall), 1)
 }
 
 // basisPointsPerUnit is the number of basis points in one whole (100 %).

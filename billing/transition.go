@@ -96,10 +96,10 @@ func NextInvoiceState(inv *Invoice, payments []Payment, now time.Time, mark Mark
 			"or MarkInvalid", mark)
 	case inv.Status == StatusMarked, inv.State == StateInvalid:
 		// Final: only the totals are refreshed.
-	case confirmed >= minimum && paid > 0:
+	case confirmed >= minimum:
 		next.State, next.Status = StateSettled, paidStatus(inv, paid, onTime)
 		next.SettlementReverted = false
-	case paid >= minimum && paid > 0:
+	case paid >= minimum:
 		next.Status = paidStatus(inv, paid, onTime)
 		next.State = StateProcessing
 		if !wasSettled && now.After(inv.MonitoringUntil) {

@@ -274,6 +274,21 @@ var transitionCases = []transitionCase{
 		wantConfirmed: 98_999,
 	},
 	{
+		name:      "full tolerance still needs a confirmed payment",
+		setup:     func(inv *Invoice) { inv.ToleranceBasisPoints = basisPointsPerUnit },
+		payments:  []Payment{payment("a", 1, 0, time.Minute)},
+		now:       beforeExpiry,
+		wantState: StateProcessing, wantStatus: StatusNone, wantPaid: 1,
+	},
+	{
+		name:      "tolerance above 100 % settles only when confirmed",
+		setup:     func(inv *Invoice) { inv.ToleranceBasisPoints = 2 * basisPointsPerUnit },
+		payments:  []Payment{payment("a", 1, 1, time.Minute)},
+		now:       beforeExpiry,
+		wantState: StateSettled, wantStatus: StatusNone, wantPaid: 1, wantConfirmed: 1,
+		wantSettled: true,
+	},
+	{
 		name:      "zero tolerance rejects one satoshi short",
 		payments:  []Payment{payment("a", dueAmount-1, 1, time.Minute)},
 		now:       beforeExpiry,
