@@ -31,7 +31,10 @@ type serviceBundle struct {
 	clock    *metering.FakeClock
 	server   *pgp.Server
 	customer svcCustomer
-	alerts   chan Alert
+
+	baseConfig Config
+	configure  func(*Config)
+	alerts     chan Alert
 }
 
 type bundleOptions struct {
@@ -83,8 +86,18 @@ func newServiceBundle(t testing.TB, opts bundleOptions) *serviceBundle {
 		LaunchRetryBase: 10 * time.Millisecond, JobPollInterval: 20 * time.Millisecond,
 		Logger: svcTestLogger(),
 	}
-	if opts.configure != nil {
-		opts.configure(&cfg)
+	b.baseConfig, b.configure = cfg, opts.configure
+	b.startService(t)
+	return b
+}
+
+// startService starts a new Service on the bundle's store, as a restarted process would.
+func (b *serviceBundle) startService(t testing.TB) {
+	t.Helper()
+	ctx := context.Background()
+	cfg := b.baseConfig
+	if b.configure != nil {
+		b.configure(&cfg)
 	}
 	svc, err := NewService(ctx, cfg)
 	if err != nil {
@@ -95,7 +108,14 @@ func newServiceBundle(t testing.TB, opts bundleOptions) *serviceBundle {
 	}
 	t.Cleanup(func() { _ = svc.Stop(context.Background()) })
 	b.svc = svc
-	return b
+}
+
+// stopService stops the bundle's Service.
+func (b *serviceBundle) stopService(t testing.TB) {
+	t.Helper()
+	if err := b.svc.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // submit orders the test plan as the bundle's customer.

@@ -84,6 +84,35 @@ func TestServiceEndToEndOnRegtest(t *testing.T) {
 	}
 }
 
+func TestServiceFindsPaymentsMadeWhileStopped(t *testing.T) {
+	node := regtest.Start(t, regtest.Options{})
+	b := newRegtestBundle(t, node)
+	inv := b.submit(t, "")
+	b.stopService(t)
+
+	// Paid and confirmed while the service and its tracker are down.
+	b.pay(t, inv, inv.Amount)
+	if _, err := node.Mine(2); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.invoiceState(t, inv.ID); got != StateNew {
+		t.Fatalf("invoice is %s before the restart, want New", got)
+	}
+	b.startService(t)
+	l := b.waitLease(t, inv.ID, LeaseRunning)
+	payments, err := b.svc.Payments(context.Background(), inv.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(payments) != 1 || payments[0].Amount != inv.Amount {
+		t.Fatalf("payments after the restart: %+v, want the one payment of %d", payments,
+			inv.Amount)
+	}
+	if l.InstanceID == "" {
+		t.Fatal("running lease without an instance")
+	}
+}
+
 func TestServiceSuspendsOnRegtestReorg(t *testing.T) {
 	miner := regtest.Start(t, regtest.Options{})
 	other := regtest.Start(t, regtest.Options{Empty: true})
