@@ -21,6 +21,9 @@ const (
 	AlertRefundDue AlertKind = "refund_due"
 	// AlertTerminateFailed: an instance whose lease ended could not be terminated yet.
 	AlertTerminateFailed AlertKind = "terminate_failed"
+	// AlertLatePayment: an invoice was paid after its expiry and waits for the operator's
+	// decision (LatePayments is LateHold).
+	AlertLatePayment AlertKind = "late_payment"
 )
 
 // Alert is a message to the operator. Alerts are stored in the transaction of the change

@@ -48,9 +48,10 @@ type Config struct {
 	// InvoiceExpiry and InvoiceMonitoring default to DefaultExpiry and DefaultMonitoring.
 	InvoiceExpiry     time.Duration
 	InvoiceMonitoring time.Duration
-	// DeclineLatePayments makes an invoice paid only after its expiry a refund instead of a
-	// lease. By default a late payment is accepted.
-	DeclineLatePayments bool
+	// LatePayments decides what an invoice paid only after its expiry buys: LateAccept (the
+	// default) provisions as usual, LateDecline records a refund, and LateHold alerts the
+	// operator, who calls AcceptLatePayment or DeclineLatePayment.
+	LatePayments LatePaymentPolicy
 	// Clock is the time source; nil means metering.RealClock. With any other clock the
 	// service does not schedule jobs into the future (River schedules by the wall clock):
 	// timed work is enqueued by Tick and by the periodic sweep once the clock reaches it.

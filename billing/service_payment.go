@@ -148,10 +148,26 @@ func (s *Service) onSettled(ctx context.Context, tx *serviceTx, inv *Invoice,
 	if err != nil {
 		return err
 	}
-	refundTo := order.Payload.RefundAddress
-	if inv.Status == StatusPaidLate && s.cfg.DeclineLatePayments {
-		return s.owe(ctx, tx, inv, rec, "", RefundLateDeclined, inv.Paid, refundTo)
+	if inv.Status == StatusPaidLate {
+		switch s.cfg.LatePayments {
+		case LateDecline:
+			return s.owe(ctx, tx, inv, rec, "", RefundLateDeclined, inv.Paid,
+				order.Payload.RefundAddress)
+		case LateHold:
+			return tx.alert(ctx, AlertLatePayment, inv.ID, fmt.Sprintf("invoice %s was paid "+
+				"only after its expiry: accept it with AcceptLatePayment or decline it with "+
+				"DeclineLatePayment, which records a refund", inv.ID))
+		}
 	}
+	return s.fulfil(ctx, tx, inv, rec, order)
+}
+
+// fulfil delivers what a settled invoice paid for: a new lease or an extension, and a refund
+// of any excess.
+func (s *Service) fulfil(ctx context.Context, tx *serviceTx, inv *Invoice, rec invoiceRecord,
+	order *Order,
+) error {
+	refundTo := order.Payload.RefundAddress
 	if inv.Paid > inv.Amount {
 		err := s.owe(ctx, tx, inv, rec, rec.ExtendsLease, RefundOverpaid, inv.Paid-inv.Amount,
 			refundTo)
