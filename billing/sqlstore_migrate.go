@@ -3,6 +3,7 @@ package billing
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -18,6 +19,10 @@ import (
 //
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
+
+// ErrSchemaTooNew is returned by OpenSQLite and OpenPostgres when the database was migrated
+// by a newer version of the package, whose schema this one does not know.
+var ErrSchemaTooNew = errors.New("billing: database schema is newer than this build")
 
 type migration struct {
 	version int
@@ -70,7 +75,9 @@ const postgresMigrationLock = 0x62696c6c696e67
 
 // migrate brings the schema up to the newest version in one transaction, recording each
 // applied version in billing_schema_versions. It is safe to run from several processes at
-// once: SQLite's immediate transactions and a PostgreSQL advisory lock serialise them.
+// once: SQLite's immediate transactions and a PostgreSQL advisory lock serialise them. It
+// returns ErrSchemaTooNew, changing nothing, if the database is at a version it does not
+// know.
 func (s *SQLStore) migrate(ctx context.Context) error {
 	migrations, err := migrationsFor(s.dialect)
 	if err != nil {
@@ -94,6 +101,13 @@ func (s *SQLStore) migrate(ctx context.Context) error {
 			"SELECT COALESCE(MAX(version), 0) FROM billing_schema_versions").Scan(&current)
 		if err != nil {
 			return fmt.Errorf("unable to read the schema version: %w", err)
+		}
+		// A newer build may have changed tables this one would then misread or
+		// overwrite, so it must not run on them.
+		if newest := int64(migrations[len(migrations)-1].version); current > newest {
+			return fmt.Errorf("%w: the database is at schema version %d, this build knows "+
+				"versions up to %d; run the newer build or restore a backup",
+				ErrSchemaTooNew, current, newest)
 		}
 		for _, m := range migrations {
 			if int64(m.version) <= current {
