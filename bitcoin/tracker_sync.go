@@ -312,20 +312,19 @@ func (t *Tracker) reportConflict(ctx context.Context, c conflict, kind EventKind
 // become unconfirmed and are reported as reorganised, and the position moves to its parent.
 func (t *Tracker) disconnectPosition(ctx context.Context) error {
 	stale := t.position
-	var parent chainhash.Hash
+	parent := BlockID{Height: stale.Height - 1}
 	block, err := t.cfg.Source.Block(ctx, stale.Hash)
 	switch {
 	case err == nil:
-		parent = block.Header.PrevBlock
+		parent.Hash = block.Header.PrevBlock
 	case errors.Is(err, ErrNotFound):
 		// Payments followed since this run started are still reported; earlier ones in
 		// this block cannot be found without it.
 		t.cfg.Logger.Warn("bitcoin tracker: node no longer has a block that left the best "+
 			"chain; payments it held before this start are not reported as reorganised",
 			"block", stale.String())
-		parent, err = t.cfg.Source.BlockHash(ctx, stale.Height-1)
-		if err != nil {
-			return fmt.Errorf("read hash of block %d: %w", stale.Height-1, err)
+		if parent, err = t.nodeAncestor(ctx, parent.Height); err != nil {
+			return err
 		}
 	default:
 		return fmt.Errorf("read block %s that left the best chain: %w", stale, err)
@@ -353,8 +352,35 @@ func (t *Tracker) disconnectPosition(ctx context.Context) error {
 			p.reported = 0
 		}
 	}
-	t.position = BlockID{Hash: parent, Height: stale.Height - 1}
+	t.position = parent
 	return t.saveCursor(ctx)
+}
+
+// nodeAncestor returns the node's best-chain block at height, or its tip when its chain is
+// shorter: a node that was reset, or replaced by one with a shorter chain, has none of
+// the blocks between.
+func (t *Tracker) nodeAncestor(ctx context.Context, height int32) (BlockID, error) {
+	hash, err := t.cfg.Source.BlockHash(ctx, height)
+	if err == nil {
+		return BlockID{Hash: hash, Height: height}, nil
+	}
+	if !errors.Is(err, ErrNotFound) {
+		return BlockID{}, fmt.Errorf("read hash of block %d: %w", height, err)
+	}
+	tip, err := t.cfg.Source.Tip(ctx)
+	if err != nil {
+		return BlockID{}, fmt.Errorf("read chain tip: %w", err)
+	}
+	if tip.Height >= height {
+		// The chain grew back since the hash was first read.
+		if hash, err = t.cfg.Source.BlockHash(ctx, height); err != nil {
+			return BlockID{}, fmt.Errorf("read hash of block %d: %w", height, err)
+		}
+		return BlockID{Hash: hash, Height: height}, nil
+	}
+	t.cfg.Logger.Warn("bitcoin tracker: node's chain is shorter than the saved position; "+
+		"continuing from its tip", "position_height", height, "tip", tip.String())
+	return tip, nil
 }
 
 // checkMempool reports unconfirmed payments whose transaction is no longer in the node's

@@ -385,3 +385,26 @@ func TestScriptKeyLongScripts(t *testing.T) {
 		t.Error("a script and the same script with a trailing zero share a key")
 	}
 }
+
+func TestTrackerCursorAboveShorterChain(t *testing.T) {
+	chain := newFakeChain()
+	chain.mine()
+	script := testScript(1)
+	tx := payTx(script, wire.MaxTxInSequenceNum, 10_000)
+	tip := chain.mine(tx)
+
+	// The saved block is unknown to the node and above its tip, as when the node was
+	// reset or replaced by one with a shorter chain.
+	cursors := &MemoryCursorStore{}
+	stale := BlockID{Hash: chainhash.Hash{1}, Height: tip.Height + 10}
+	if err := cursors.SaveCursor(context.Background(), stale); err != nil {
+		t.Fatal(err)
+	}
+	b := setupTracker(t, chain, cursors, 6, map[string][]byte{"inv": script})
+	confirmed := b.log.expect(t, EventConfirmed, wire.OutPoint{Hash: tx.TxHash()}, 1)
+	if confirmed.Block != tip {
+		t.Errorf("block = %s, want %s", confirmed.Block, tip)
+	}
+	waitCursor(t, cursors, tip)
+	b.log.quiet(t)
+}
