@@ -91,6 +91,10 @@ type Tracker struct {
 	// signalling holds unconfirmed transactions seen to signal RBF, so that a payment
 	// spending one of their outputs inherits the signal.
 	signalling map[chainhash.Hash]struct{}
+	// settled maps transactions no longer followed because they reached Depth or were
+	// double-spent to the height where that happened, so that a late mempool notice of
+	// one does not start following it again.
+	settled map[chainhash.Hash]int32
 }
 
 // trackedTx is a transaction paying at least one watched script.
@@ -164,6 +168,7 @@ func (t *Tracker) Run(ctx context.Context) error {
 	t.txs = make(map[chainhash.Hash]*trackedTx)
 	t.spenders = make(map[wire.OutPoint]chainhash.Hash)
 	t.signalling = make(map[chainhash.Hash]struct{})
+	t.settled = make(map[chainhash.Hash]int32)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -11,6 +11,11 @@ import (
 // sees an eviction from the mempool, so the set is cleared when it grows past the bound.
 const maxSignalling = 200_000
 
+// settledRetention is how many blocks a settled transaction is remembered. A mempool notice
+// is handled after every block announced before it, so it can only be this late if the
+// handler falls more than a week of blocks behind the node.
+const settledRetention = 1008
+
 // signalsRBF reports whether tx signals replaceability explicitly (BIP125): an input with a
 // sequence number below 0xfffffffe.
 func signalsRBF(tx *wire.MsgTx) bool {
@@ -27,6 +32,11 @@ func signalsRBF(tx *wire.MsgTx) bool {
 func (t *Tracker) handleMempoolTx(ctx context.Context, tx *wire.MsgTx) error {
 	txid := tx.TxHash()
 	if _, ok := t.txs[txid]; ok {
+		return nil
+	}
+	if _, ok := t.settled[txid]; ok {
+		// Sync reads the node's tip, not the notified block, so the notice can come after
+		// the block that settled the transaction.
 		return nil
 	}
 

@@ -189,6 +189,7 @@ func (t *Tracker) scanBlock(block *wire.MsgBlock) (matches []blockMatch,
 func (t *Tracker) connectBlock(ctx context.Context, block *wire.MsgBlock, id BlockID) error {
 	matches, confirmed, conflicts := t.scanBlock(block)
 	for _, c := range conflicts {
+		t.settled[c.followed] = id.Height
 		if err := t.reportConflict(ctx, c, EventDoubleSpent); err != nil {
 			return err
 		}
@@ -202,6 +203,11 @@ func (t *Tracker) connectBlock(ctx context.Context, block *wire.MsgBlock, id Blo
 	t.position = id
 	if err := t.reportConfirmations(ctx); err != nil {
 		return err
+	}
+	for txid, height := range t.settled {
+		if id.Height-height > settledRetention {
+			delete(t.settled, txid)
+		}
 	}
 	return t.saveCursor(ctx)
 }
@@ -269,6 +275,7 @@ func (t *Tracker) reportConfirmations(ctx context.Context) error {
 		}
 		if final {
 			t.unfollow(followed)
+			t.settled[followed.txid] = t.position.Height
 		}
 	}
 	return nil
@@ -342,6 +349,7 @@ func (t *Tracker) disconnectPosition(ctx context.Context) error {
 		reorged = append(reorged, t.followMatches(matches)...)
 	}
 	for _, followed := range reorged {
+		delete(t.settled, followed.txid)
 		followed.block = BlockID{}
 		for _, p := range followed.payments {
 			event := t.event(EventReorged, followed, p, 0)

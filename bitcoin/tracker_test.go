@@ -408,3 +408,33 @@ func TestTrackerCursorAboveShorterChain(t *testing.T) {
 	waitCursor(t, cursors, tip)
 	b.log.quiet(t)
 }
+
+func TestTrackerIgnoresLateMempoolNotice(t *testing.T) {
+	chain := newFakeChain()
+	script := testScript(1)
+	b := setupTracker(t, chain, &MemoryCursorStore{}, 1, map[string][]byte{"inv": script})
+	waitCursor(t, b.cursors, BlockID{Hash: chain.best[0], Height: 0})
+
+	// Sync reads the node's tip rather than the notified block, so a notice of a
+	// transaction entering the mempool can be handled after the block that settled it.
+	final := payTx(script, wire.MaxTxInSequenceNum, 10_000)
+	chain.mine(final)
+	settled := b.log.expect(t, EventConfirmed, wire.OutPoint{Hash: final.TxHash()}, 1)
+	if !settled.Final {
+		t.Fatal("first confirmation at depth 1 is not final")
+	}
+	chain.announce(ChainUpdate{Kind: UpdateTransaction, Tx: final})
+
+	pending := payTx(script, wire.MaxTxInSequenceNum, 20_000)
+	chain.accept(pending)
+	b.log.expect(t, EventMempool, wire.OutPoint{Hash: pending.TxHash()}, 0)
+	conflict := spendTx(pending.TxIn[0].PreviousOutPoint, wire.MaxTxInSequenceNum,
+		testScript(7), 19_000)
+	chain.mine(conflict)
+	b.log.expect(t, EventDoubleSpent, wire.OutPoint{Hash: pending.TxHash()}, 0)
+	chain.announce(ChainUpdate{Kind: UpdateTransaction, Tx: pending})
+
+	last := chain.mine()
+	waitCursor(t, b.cursors, last)
+	b.log.quiet(t)
+}
