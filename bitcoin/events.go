@@ -88,8 +88,10 @@ func (e PaymentEvent) String() string {
 		e.WatchID, e.Value, e.Confirmations)
 }
 
-// EventHandler receives payment events. An error stops the tracker's Run, which returns it;
-// the events of the block being processed are sent again when Run is called again.
+// EventHandler receives payment events. An error stops the tracker's Run, which returns it.
+// When Run is called again, the events of the block being processed are sent again, and so
+// is the event that failed or, for an unconfirmed payment that has since left the mempool,
+// EventDropped.
 type EventHandler interface {
 	HandlePaymentEvent(ctx context.Context, event PaymentEvent) error
 }

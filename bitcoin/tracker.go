@@ -161,12 +161,20 @@ func (t *Tracker) emit(ctx context.Context, event PaymentEvent) error {
 
 // Run follows the chain until ctx ends or the handler fails. It returns ctx.Err() on
 // cancellation and the handler's error, wrapped, otherwise; errors reading the source are
-// logged and retried with backoff. Run must not be called twice at once; a later call
-// starts again from the saved cursor.
+// logged and retried with backoff. Run must not be called twice at once. A later call
+// starts again from the saved cursor and keeps following the unconfirmed payments the
+// earlier one reported, so that one that leaves the mempool meanwhile is reported dropped.
 func (t *Tracker) Run(ctx context.Context) error {
 	t.saved = BlockID{}
+	kept := t.deliveredUnconfirmed()
 	t.txs = make(map[chainhash.Hash]*trackedTx)
 	t.spenders = make(map[wire.OutPoint]chainhash.Hash)
+	for _, followed := range kept {
+		t.txs[followed.txid] = followed
+		for _, in := range followed.inputs {
+			t.spenders[in] = followed.txid
+		}
+	}
 	t.signalling = make(map[chainhash.Hash]struct{})
 	t.settled = make(map[chainhash.Hash]int32)
 
@@ -218,6 +226,27 @@ func (t *Tracker) Run(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// deliveredUnconfirmed returns the unconfirmed transactions a previous Run followed whose
+// payments were all reported unconfirmed. Neither the rescan nor the mempool replay finds
+// them again once they left the mempool, so Run keeps following them and reports their
+// fate after a handler error, which would otherwise be lost.
+func (t *Tracker) deliveredUnconfirmed() []*trackedTx {
+	var kept []*trackedTx
+	for _, followed := range t.txs {
+		if followed.confirmed() {
+			continue
+		}
+		delivered := true
+		for _, p := range followed.payments {
+			delivered = delivered && p.reported == 0
+		}
+		if delivered {
+			kept = append(kept, followed)
+		}
+	}
+	return kept
 }
 
 func (t *Tracker) syncOrStart(ctx context.Context, started *bool) error {

@@ -297,13 +297,13 @@ func (t *Tracker) event(kind EventKind, followed *trackedTx, p *trackedPayment,
 }
 
 // reportConflict reports every payment of the followed transaction as replaced or
-// double-spent by c.by and stops following it.
+// double-spent by c.by and then stops following it, so that it is still followed if the
+// handler fails.
 func (t *Tracker) reportConflict(ctx context.Context, c conflict, kind EventKind) error {
 	followed, ok := t.txs[c.followed]
 	if !ok {
 		return nil
 	}
-	t.unfollow(followed)
 	followed.block = BlockID{}
 	for _, p := range followed.payments {
 		event := t.event(kind, followed, p, 0)
@@ -312,6 +312,7 @@ func (t *Tracker) reportConflict(ctx context.Context, c conflict, kind EventKind
 			return err
 		}
 	}
+	t.unfollow(followed)
 	return nil
 }
 
@@ -421,12 +422,12 @@ func (t *Tracker) checkMempool(ctx context.Context) error {
 		return nil
 	}
 	for _, followed := range missing {
-		t.unfollow(followed)
 		for _, p := range followed.payments {
 			if err := t.emit(ctx, t.event(EventDropped, followed, p, 0)); err != nil {
 				return err
 			}
 		}
+		t.unfollow(followed)
 	}
 	return nil
 }

@@ -438,3 +438,60 @@ func TestTrackerIgnoresLateMempoolNotice(t *testing.T) {
 	waitCursor(t, b.cursors, last)
 	b.log.quiet(t)
 }
+
+// failingHandler passes events to log but fails the first one of kind.
+type failingHandler struct {
+	log    *eventLog
+	kind   EventKind
+	failed bool
+}
+
+func (h *failingHandler) HandlePaymentEvent(ctx context.Context, event PaymentEvent) error {
+	if event.Kind == h.kind && !h.failed {
+		h.failed = true
+		return errors.New("store unavailable")
+	}
+	return h.log.HandlePaymentEvent(ctx, event)
+}
+
+func TestTrackerRepeatsEventAfterHandlerError(t *testing.T) {
+	chain := newFakeChain()
+	script := testScript(1)
+	cursors := &MemoryCursorStore{}
+	handler := &failingHandler{log: newEventLog(), kind: EventReplaced}
+	tracker, err := NewTracker(TrackerConfig{
+		Source: chain, Cursors: cursors, Handler: handler, Depth: 6,
+		RetryInterval: 10 * time.Millisecond, Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tracker.Watch(script, "inv"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- tracker.Run(ctx) }()
+	waitCursor(t, cursors, BlockID{Hash: chain.best[0], Height: 0})
+
+	pending := payTx(script, wire.MaxTxInSequenceNum-2, 20_000)
+	outpoint := wire.OutPoint{Hash: pending.TxHash()}
+	chain.accept(pending)
+	handler.log.expect(t, EventMempool, outpoint, 0)
+	chain.accept(spendTx(pending.TxIn[0].PreviousOutPoint, wire.MaxTxInSequenceNum,
+		testScript(7), 19_000))
+	if err := <-done; err == nil || ctx.Err() != nil {
+		t.Fatalf("Run returned %v, want the handler's error", err)
+	}
+
+	// The replacement is no conflict of anything the second run follows from the mempool,
+	// so the payment that left the mempool is reported as dropped.
+	go func() { done <- tracker.Run(ctx) }()
+	handler.log.expect(t, EventDropped, outpoint, 0)
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Run returned %v, want context.Canceled", err)
+	}
+	handler.log.quiet(t)
+}
