@@ -221,6 +221,9 @@ func (t *Tracker) Run(ctx context.Context) error {
 			case UpdateTransaction:
 				// Run reaches this select only once start has succeeded.
 				if err := t.handleMempoolTx(ctx, update.Tx); err != nil {
+					if ctx.Err() != nil {
+						return ctx.Err()
+					}
 					return err
 				}
 			}

@@ -495,3 +495,33 @@ func TestTrackerRepeatsEventAfterHandlerError(t *testing.T) {
 	}
 	handler.log.quiet(t)
 }
+
+func TestTrackerCancelDuringHandler(t *testing.T) {
+	chain := newFakeChain()
+	script := testScript(1)
+	entered := make(chan struct{})
+	blocking := EventHandlerFunc(func(ctx context.Context, _ PaymentEvent) error {
+		close(entered)
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	tracker, err := NewTracker(TrackerConfig{
+		Source: chain, Cursors: &MemoryCursorStore{}, Handler: blocking,
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tracker.Watch(script, "inv"); err != nil {
+		t.Fatal(err)
+	}
+	chain.accept(payTx(script, wire.MaxTxInSequenceNum, 10_000))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tracker.Run(ctx) }()
+	<-entered
+	cancel()
+	if err := <-done; err != context.Canceled {
+		t.Errorf("Run returned %v, want context.Canceled itself", err)
+	}
+}
