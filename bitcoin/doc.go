@@ -26,4 +26,45 @@
 // Amounts are btcutil.Amount satoshis. ParseBTC and FormatBTC convert BTC decimal strings
 // exactly, without floating point. PaymentURI builds and ParsePaymentURI reads BIP21
 // bitcoin: URIs.
+//
+// # Chain sources
+//
+// A ChainSource is a read-only view of a node. DialRPC connects to bitcoind, which it polls
+// over HTTP, or to btcd, whose websocket pushes blocks and transactions; NewEsploraSource
+// reads an Esplora HTTP server.
+//
+// # Payment tracker
+//
+// NewTracker takes a source, a CursorStore and an EventHandler. Watch the output script of
+// every open invoice, then call Run. The handler receives one PaymentEvent per output that
+// pays a watched script, keyed by its OutPoint:
+//
+//   - EventMempool when the transaction is seen unconfirmed;
+//   - EventConfirmed at each new depth up to the tracker's Depth, the last with Final set,
+//     after which the payment is no longer followed;
+//   - EventReorged when its block leaves the best chain, followed by EventConfirmed again if
+//     the transaction is mined in another block. A reorganisation deeper than Depth reports
+//     Final payments too, as long as the node still has the blocks that left the chain;
+//   - EventReplaced or EventDoubleSpent when a conflicting transaction enters the mempool or
+//     a block;
+//   - EventDropped when an unconfirmed payment leaves the mempool in any other way.
+//
+// Delivery is at least once. Each event carries the payment's full state, so a handler
+// stores it by OutPoint. Repeats replay a payment's history: after a restart its
+// confirmation count climbs again from the rescanned block, so a lower count in the same
+// block is no news. The tracker saves its cursor right after the events of a block were
+// handled, so the handler must make its effects durable before it returns. If the handler
+// fails, Run returns the error, and the next call of Run on the same Tracker sends the
+// failed event again (see EventHandler). If the process stops before the cursor is saved,
+// the block is processed again at the next start.
+//
+// At start, Run rescans the Depth blocks below the saved cursor (below the tip if none was
+// saved), walking back first if the cursor's block left the best chain, and the source
+// replays the mempool, so events are repeated. Watch the open invoices' scripts before Run:
+// a payment that is already in the mempool when its script is watched is reported only
+// once it is mined, or at the next start.
+//
+// NOTE: the tracker keeps unconfirmed payments in memory. An unconfirmed payment that left
+// the mempool while the process was stopped is not reported again, so a consumer that still
+// holds one after a restart hears of it again only if it is mined.
 package bitcoin

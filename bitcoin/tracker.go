@@ -130,8 +130,9 @@ func NewTracker(cfg TrackerConfig) (*Tracker, error) {
 }
 
 // Watch adds an output script to follow, reported under id. Watching a script again
-// replaces its id. Payments already confirmed when Watch is called are found only if their
-// block is among those the tracker still has to process. It is safe to call at any time.
+// replaces its id for payments found later. Payments already confirmed when Watch is called
+// are found only if their block is among those the tracker still has to process, and one
+// already in the mempool only once it is mined. It is safe to call at any time.
 func (t *Tracker) Watch(script []byte, id string) error {
 	return t.watches.add(script, id)
 }
