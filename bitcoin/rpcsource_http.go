@@ -25,6 +25,24 @@ var ErrAuthentication = errors.New("authentication failed: check rpcuser/rpcpass
 var ErrUnreachable = errors.New("node unreachable: check that it runs and listens for RPC " +
 	"on this address (rpcbind, rpcallowip, rpcport)")
 
+// ErrUntrustedCertificate is wrapped by errors of a node whose TLS certificate is not
+// trusted.
+var ErrUntrustedCertificate = errors.New("node's TLS certificate is not trusted: set " +
+	"Certificates to the node's rpc.cert, or DisableTLS if it serves plain HTTP")
+
+// connectError wraps err, from connecting to the node, in ErrUntrustedCertificate when the
+// TLS handshake rejected the node's certificate and in ErrUnreachable otherwise.
+func connectError(err error) error {
+	var verifyErr *tls.CertificateVerificationError
+	var authorityErr x509.UnknownAuthorityError
+	var hostnameErr x509.HostnameError
+	if errors.As(err, &verifyErr) || errors.As(err, &authorityErr) ||
+		errors.As(err, &hostnameErr) {
+		return fmt.Errorf("%w: %w", ErrUntrustedCertificate, err)
+	}
+	return fmt.Errorf("%w: %w", ErrUnreachable, err)
+}
+
 // rpcCaller sends one JSON-RPC call and decodes its result into result, if not nil. Errors
 // the node returns come back as *btcjson.RPCError.
 type rpcCaller interface {
@@ -99,8 +117,7 @@ func (c *jsonRPCClient) call(ctx context.Context, method string, result any,
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("bitcoin: node RPC at %s: %s: %w: %w", c.host, method,
-			ErrUnreachable, err)
+		return fmt.Errorf("bitcoin: node RPC at %s: %s: %w", c.host, method, connectError(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {

@@ -131,8 +131,7 @@ func (s *RPCSource) openWebsocket() error {
 		return fmt.Errorf("bitcoin: node websocket at %s: %w", s.cfg.Host, ErrAuthentication)
 	}
 	if err != nil {
-		return fmt.Errorf("bitcoin: node websocket at %s: %w: %w", s.cfg.Host, ErrUnreachable,
-			err)
+		return fmt.Errorf("bitcoin: node websocket at %s: %w", s.cfg.Host, connectError(err))
 	}
 	if err := ws.NotifyBlocks(); err != nil {
 		ws.Shutdown()

@@ -314,3 +314,23 @@ func waitCursorAtTip(t testing.TB, node *regtest.Node, cursors CursorStore) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestRegtestDialUntrustedCertificate(t *testing.T) {
+	node := regtest.Start(t, regtest.Options{Empty: true})
+	cfg := node.RPCConfig()
+	for _, kind := range []NodeKind{NodeBtcd, NodeBitcoind} {
+		_, err := DialRPC(context.Background(), RPCSourceConfig{
+			Kind: kind, Host: cfg.Host, User: cfg.User, Password: cfg.Pass,
+		})
+		if !errors.Is(err, ErrUntrustedCertificate) {
+			t.Errorf("%s without the node's certificate: error %v, want "+
+				"ErrUntrustedCertificate", kind, err)
+		}
+		if errors.Is(err, ErrUnreachable) {
+			t.Errorf("%s: error %v says the node is unreachable", kind, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), cfg.Host) {
+			t.Errorf("%s: error %q does not name %s", kind, err, cfg.Host)
+		}
+	}
+}
