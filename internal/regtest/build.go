@@ -2,6 +2,7 @@ package regtest
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -97,6 +98,8 @@ func buildBtcd(dir, version string) error {
 	}
 	defer os.RemoveAll(staging)
 
+	slog.Info("regtest: building btcd once for this version; this can take a minute",
+		"version", version, "dir", dir)
 	cmd := exec.Command("go", "install", btcdModule+"@"+version)
 	// Outside of this module's graph: GOFLAGS such as -mod=vendor would not apply.
 	cmd.Env = append(os.Environ(), "GOBIN="+staging, "GOFLAGS=")
