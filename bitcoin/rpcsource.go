@@ -105,13 +105,13 @@ type RPCSource struct {
 	// 5 s more after each failed attempt up to a minute, and registers its notifications
 	// again.
 	ws *rpcclient.Client
-	// subscriber receives pushed notifications; nil without a subscription.
-	mu         sync.Mutex
-	subscriber *updateQueue
+	// subscribers maps the queue of each subscription, which receives pushed notifications,
+	// to the channel that tells its poller to replay the mempool after the websocket
+	// reconnected.
+	mu          sync.Mutex
+	subscribers map[*updateQueue]chan struct{}
 	// connects counts websocket connections, to tell a reconnection from the first one.
 	connects int
-	// rescan signals the poller to replay the mempool after the websocket reconnected.
-	rescan chan struct{}
 }
 
 // DialRPC checks that the node accepts the credentials given and returns a source for it. For btcd it also opens the websocket for notifications. The error says whether the
@@ -121,7 +121,10 @@ func DialRPC(ctx context.Context, cfg RPCSourceConfig) (*RPCSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	source := &RPCSource{cfg: cfg, rescan: make(chan struct{}, 1)}
+	source := &RPCSource{
+		cfg:         cfg,
+		subscribers: make(map[*updateQueue]chan struct{}),
+	}
 	if cfg.Kind == NodeBtcd {
 		if err := source.openWebsocket(); err != nil {
 			return nil, err

@@ -60,13 +60,13 @@ func (q *updateQueue) pump(ctx context.Context, out chan<- ChainUpdate) {
 
 // Subscribe sends chain updates until ctx ends. It polls the node's best block every
 // PollInterval; for bitcoind it also polls the mempool, and for btcd it forwards the
-// websocket's notifications. Only one subscription is served at a time: a new one replaces
-// the previous one.
+// websocket's notifications. Each subscription gets every update.
 func (s *RPCSource) Subscribe(ctx context.Context) <-chan ChainUpdate {
 	out := make(chan ChainUpdate, 64)
 	queue := newUpdateQueue()
+	rescan := make(chan struct{}, 1)
 	s.mu.Lock()
-	s.subscriber = queue
+	s.subscribers[queue] = rescan
 	s.mu.Unlock()
 	go queue.pump(ctx, out)
 	go func() {
@@ -75,24 +75,21 @@ func (s *RPCSource) Subscribe(ctx context.Context) <-chan ChainUpdate {
 			interval:    s.cfg.PollInterval,
 			logger:      s.cfg.Logger.With("node", s.cfg.Host, "kind", s.cfg.Kind.String()),
 			scanMempool: s.cfg.Kind == NodeBitcoind,
-			rescan:      s.rescan,
+			rescan:      rescan,
 		}
 		p.run(ctx, queue)
 		s.mu.Lock()
-		if s.subscriber == queue {
-			s.subscriber = nil
-		}
+		delete(s.subscribers, queue)
 		s.mu.Unlock()
 	}()
 	return out
 }
 
-// push hands a notification to the current subscriber, if any.
+// push hands a notification to every subscriber.
 func (s *RPCSource) push(update ChainUpdate) {
 	s.mu.Lock()
-	queue := s.subscriber
-	s.mu.Unlock()
-	if queue != nil {
+	defer s.mu.Unlock()
+	for queue := range s.subscribers {
 		queue.push(update)
 	}
 }
@@ -147,7 +144,7 @@ func (s *RPCSource) openWebsocket() error {
 }
 
 // onWebsocketConnected runs on every websocket connection. After the first, it reports the
-// reconnection and signals the poller to replay the mempool.
+// reconnection and signals every subscription's poller to replay the mempool.
 func (s *RPCSource) onWebsocketConnected() {
 	s.mu.Lock()
 	s.connects++
@@ -158,8 +155,12 @@ func (s *RPCSource) onWebsocketConnected() {
 	}
 	s.cfg.Logger.Info("bitcoin rpc source: websocket reconnected", "node", s.cfg.Host)
 	s.push(ChainUpdate{Kind: UpdateReconnected})
-	select {
-	case s.rescan <- struct{}{}:
-	default:
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, rescan := range s.subscribers {
+		select {
+		case rescan <- struct{}{}:
+		default:
+		}
 	}
 }

@@ -334,3 +334,25 @@ func TestRegtestDialUntrustedCertificate(t *testing.T) {
 		}
 	}
 }
+
+func TestRegtestTwoTrackersShareSource(t *testing.T) {
+	node := regtest.Start(t, regtest.Options{})
+	source := dialNode(t, node, NodeBtcd)
+	first, second := newScript(t), newScript(t)
+	firstCursors, secondCursors := &MemoryCursorStore{}, &MemoryCursorStore{}
+	firstLog, _ := runTracker(t, source, firstCursors, 6, first)
+	waitCursorAtTip(t, node, firstCursors)
+	secondLog, _ := runTracker(t, source, secondCursors, 6, second)
+	waitCursorAtTip(t, node, secondCursors)
+
+	// Each subscription gets the websocket's notifications: polling, which both also do,
+	// would not report mempool transactions in btcd mode.
+	tx, err := node.Pay([]regtest.Payment{
+		{Script: first, Amount: 10_000}, {Script: second, Amount: 20_000},
+	}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	firstLog.expect(t, EventMempool, outpointTo(t, tx, first), 0)
+	secondLog.expect(t, EventMempool, outpointTo(t, tx, second), 0)
+}
