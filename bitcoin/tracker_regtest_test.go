@@ -356,3 +356,65 @@ func TestRegtestTwoTrackersShareSource(t *testing.T) {
 	firstLog.expect(t, EventMempool, outpointTo(t, tx, first), 0)
 	secondLog.expect(t, EventMempool, outpointTo(t, tx, second), 0)
 }
+
+func TestRegtestReorgDeeperThanDepth(t *testing.T) {
+	main := regtest.Start(t, regtest.Options{})
+	side := regtest.Start(t, regtest.Options{Empty: true})
+	if err := regtest.Connect(side, main); err != nil {
+		t.Fatal(err)
+	}
+	if err := regtest.WaitSynced(main, side); err != nil {
+		t.Fatal(err)
+	}
+	script := newScript(t)
+	cursors := &MemoryCursorStore{}
+	log, _ := runTracker(t, dialNode(t, main, NodeBtcd), cursors, 2, script)
+	waitCursorAtTip(t, main, cursors)
+	if err := regtest.Disconnect(side, main); err != nil {
+		t.Fatal(err)
+	}
+
+	tx, err := main.PayScript(script, 70_000, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outpoint := outpointTo(t, tx, script)
+	log.expect(t, EventMempool, outpoint, 0)
+	mined, err := main.Mine(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.expect(t, EventConfirmed, outpoint, 1)
+	if final := log.expect(t, EventConfirmed, outpoint, 2); !final.Final {
+		t.Fatal("second confirmation at depth 2 is not final")
+	}
+
+	// The side chain mines the same payment in a block of its own and outgrows main by
+	// more than the depth.
+	if err := side.Broadcast(tx); err != nil {
+		t.Fatal(err)
+	}
+	remined, err := side.Mine(6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := regtest.Connect(side, main); err != nil {
+		t.Fatal(err)
+	}
+	if err := regtest.WaitSynced(main, side); err != nil {
+		t.Fatal(err)
+	}
+	reorged := log.expect(t, EventReorged, outpoint, 0)
+	if reorged.Block.Hash != *mined[0] {
+		t.Errorf("reorged block = %s, want %s", reorged.Block.Hash, mined[0])
+	}
+	back := log.expect(t, EventConfirmed, outpoint, 1)
+	if back.Block.Hash != *remined[0] {
+		t.Errorf("confirmed again in %s, want %s", back.Block.Hash, remined[0])
+	}
+	if final := log.expect(t, EventConfirmed, outpoint, 2); !final.Final {
+		t.Error("second confirmation in the new chain is not final")
+	}
+	waitCursorAtTip(t, main, cursors)
+	log.quiet(t)
+}
