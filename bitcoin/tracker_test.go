@@ -525,3 +525,73 @@ func TestTrackerCancelDuringHandler(t *testing.T) {
 		t.Errorf("Run returned %v, want context.Canceled itself", err)
 	}
 }
+
+func TestTrackerCatchUpResumesAfterHandlerError(t *testing.T) {
+	chain := newFakeChain()
+	chain.mine()
+	script := testScript(1)
+	cursors := &MemoryCursorStore{}
+	scripts := map[string][]byte{"inv": script}
+	b := setupTracker(t, chain, cursors, 2, scripts)
+	waitCursor(t, cursors, BlockID{Hash: chain.best[1], Height: 1})
+	b.stop()
+
+	// While stopped, five blocks arrive, two of them with a payment.
+	early := payTx(script, wire.MaxTxInSequenceNum, 10_000)
+	late := payTx(script, wire.MaxTxInSequenceNum, 20_000)
+	chain.mine(early)
+	chain.mine()
+	chain.mine()
+	lateBlock := chain.mine(late)
+	tip := chain.mine()
+
+	// The first catch-up fails on the late payment's first confirmation.
+	log := newEventLog()
+	failOn := wire.OutPoint{Hash: late.TxHash()}
+	failing := true
+	tracker, err := NewTracker(TrackerConfig{
+		Source: chain, Cursors: cursors, Depth: 2, Logger: slog.New(slog.DiscardHandler),
+		Handler: EventHandlerFunc(func(ctx context.Context, event PaymentEvent) error {
+			if event.OutPoint == failOn && event.Confirmations == 1 && failing {
+				return errors.New("store unavailable")
+			}
+			return log.HandlePaymentEvent(ctx, event)
+		}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tracker.Watch(script, "inv"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tracker.Run(context.Background()); err == nil {
+		t.Fatal("Run returned nil, want the handler's error")
+	}
+	saved, _, _ := cursors.LoadCursor(context.Background())
+	if saved.Height >= lateBlock.Height {
+		t.Errorf("cursor = %s after a failure in block %d, want below it", saved,
+			lateBlock.Height)
+	}
+	log.expect(t, EventConfirmed, wire.OutPoint{Hash: early.TxHash()}, 1)
+	log.expect(t, EventConfirmed, wire.OutPoint{Hash: early.TxHash()}, 2)
+
+	failing = false
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tracker.Run(ctx) }()
+	seenLate := map[int32]bool{}
+	for !seenLate[2] {
+		event := log.next(t)
+		if event.OutPoint == failOn {
+			seenLate[event.Confirmations] = true
+		}
+	}
+	if !seenLate[1] {
+		t.Error("first confirmation of the late payment was not sent again")
+	}
+	waitCursor(t, cursors, tip)
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Run returned %v, want context.Canceled", err)
+	}
+}
