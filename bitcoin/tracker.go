@@ -221,12 +221,17 @@ func (t *Tracker) Run(ctx context.Context) error {
 				needSync = true
 			case UpdateTransaction:
 				// Run reaches this select only once start has succeeded.
-				if err := t.handleMempoolTx(ctx, update.Tx); err != nil {
-					if ctx.Err() != nil {
-						return ctx.Err()
-					}
+				replaced, err := t.handleMempoolTx(ctx, update.Tx)
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				if err != nil {
 					return err
 				}
+				// A sync checks which followed payments are still in the mempool, so that
+				// descendants of the replaced transaction are reported dropped now rather
+				// than after the next block.
+				needSync = replaced
 			}
 		}
 	}

@@ -28,16 +28,17 @@ func signalsRBF(tx *wire.MsgTx) bool {
 }
 
 // handleMempoolTx processes a transaction that entered the mempool: it reports followed
-// payments it replaces and the outputs it pays to watched scripts.
-func (t *Tracker) handleMempoolTx(ctx context.Context, tx *wire.MsgTx) error {
+// payments it replaces and the outputs it pays to watched scripts. It returns whether it
+// replaced a followed transaction, whose descendants the node then evicted too.
+func (t *Tracker) handleMempoolTx(ctx context.Context, tx *wire.MsgTx) (bool, error) {
 	txid := tx.TxHash()
 	if _, ok := t.txs[txid]; ok {
-		return nil
+		return false, nil
 	}
 	if _, ok := t.settled[txid]; ok {
 		// Sync reads the node's tip, not the notified block, so the notice can come after
 		// the block that settled the transaction.
-		return nil
+		return false, nil
 	}
 
 	rbf := signalsRBF(tx)
@@ -76,17 +77,17 @@ func (t *Tracker) handleMempoolTx(ctx context.Context, tx *wire.MsgTx) error {
 
 	for _, c := range conflicts {
 		if err := t.reportConflict(ctx, c, EventReplaced); err != nil {
-			return err
+			return false, err
 		}
 	}
 	for _, followed := range t.followMatches(matches) {
 		followed.rbf = rbf
 		for _, p := range followed.payments {
 			if err := t.emit(ctx, t.event(EventMempool, followed, p, 0)); err != nil {
-				return err
+				return false, err
 			}
 			p.reported = 0
 		}
 	}
-	return nil
+	return len(conflicts) > 0, nil
 }

@@ -595,3 +595,27 @@ func TestTrackerCatchUpResumesAfterHandlerError(t *testing.T) {
 		t.Errorf("Run returned %v, want context.Canceled", err)
 	}
 }
+
+func TestTrackerDropsChildOfReplaced(t *testing.T) {
+	chain := newFakeChain()
+	parentScript, childScript := testScript(1), testScript(2)
+	b := setupTracker(t, chain, &MemoryCursorStore{}, 6,
+		map[string][]byte{"parent": parentScript, "child": childScript})
+	waitCursor(t, b.cursors, BlockID{Hash: chain.best[0], Height: 0})
+
+	parent := payTx(parentScript, wire.MaxTxInSequenceNum-2, 10_000)
+	parent.AddTxOut(wire.NewTxOut(50_000, testScript(8)))
+	chain.accept(parent)
+	b.log.expect(t, EventMempool, wire.OutPoint{Hash: parent.TxHash()}, 0)
+	child := spendTx(wire.OutPoint{Hash: parent.TxHash(), Index: 1}, wire.MaxTxInSequenceNum,
+		childScript, 40_000)
+	chain.accept(child)
+	b.log.expect(t, EventMempool, wire.OutPoint{Hash: child.TxHash()}, 0)
+
+	// A node evicts the descendants of a transaction it replaces, with no notice of its own.
+	chain.evict(child.TxHash())
+	chain.accept(spendTx(parent.TxIn[0].PreviousOutPoint, wire.MaxTxInSequenceNum,
+		testScript(9), 59_000))
+	b.log.expect(t, EventReplaced, wire.OutPoint{Hash: parent.TxHash()}, 0)
+	b.log.expect(t, EventDropped, wire.OutPoint{Hash: child.TxHash()}, 0)
+}
