@@ -105,8 +105,11 @@ type RateProvider struct {
 	cache  map[string]*cachedRate
 }
 
+// cachedRate is one currency's rate. Its fetching channel is a lock held while the rate is
+// read or fetched; a channel rather than a mutex, so that a caller waiting behind a slow
+// fetch can give up when its context ends.
 type cachedRate struct {
-	mu        sync.Mutex // held while fetching
+	fetching  chan struct{}
 	rate      Rate
 	fetchedAt time.Time
 }
@@ -163,13 +166,17 @@ func (p *RateProvider) Rate(ctx context.Context, currency string) (Rate, error) 
 	p.mu.Lock()
 	entry := p.cache[currency]
 	if entry == nil {
-		entry = &cachedRate{}
+		entry = &cachedRate{fetching: make(chan struct{}, 1)}
 		p.cache[currency] = entry
 	}
 	p.mu.Unlock()
 
-	entry.mu.Lock()
-	defer entry.mu.Unlock()
+	select {
+	case entry.fetching <- struct{}{}:
+	case <-ctx.Done():
+		return Rate{}, fmt.Errorf("waiting for the %s exchange rate: %w", currency, ctx.Err())
+	}
+	defer func() { <-entry.fetching }()
 	now := p.config.Now()
 	if !entry.fetchedAt.IsZero() && now.Sub(entry.fetchedAt) < p.config.RefreshInterval {
 		return entry.rate, nil

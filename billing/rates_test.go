@@ -367,3 +367,58 @@ func TestNewRateProviderChecksConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestRateProviderWaitHonoursContext checks that a lookup waiting for another caller's fetch
+// of the same currency gives up when its own context ends, instead of waiting for a slow
+// source.
+func TestRateProviderWaitHonoursContext(t *testing.T) {
+	arrived := make(chan struct{}, 1)
+	release := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		_, _ = w.Write([]byte(`{"last": "97000.00"}`))
+	}))
+	defer slow.Close()
+	provider, err := NewRateProvider(RateProviderConfig{Sources: []RateSource{
+		NewBitstampRateSource(&HTTPRateOptions{BaseURL: slow.URL}),
+	}})
+	if err != nil {
+		t.Fatalf("NewRateProvider: %v", err)
+	}
+
+	first := make(chan error, 1)
+	go func() {
+		_, err := provider.Rate(context.Background(), "USD")
+		first <- err
+	}()
+	<-arrived
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	waited := make(chan error, 1)
+	go func() {
+		_, err := provider.Rate(ctx, "USD")
+		waited <- err
+	}()
+	select {
+	case err := <-waited:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("waiting lookup = %v, want context.DeadlineExceeded", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Errorf("waiting lookup ignored its context's deadline")
+	}
+
+	close(release)
+	if err := <-first; err != nil {
+		t.Errorf("fetching lookup: %v", err)
+	}
+	if _, err := provider.Rate(context.Background(), "USD"); err != nil {
+		t.Errorf("lookup after the fetch: %v", err)
+	}
+}
