@@ -116,8 +116,15 @@ func ParseOrderPayload(data []byte, opts OrderParseOptions) (OrderPayload, error
 	return p, nil
 }
 
-// checkObjectKeys rejects anything but a JSON object, and an object that repeats a key,
-// which encoding/json would otherwise resolve silently to the last value.
+// orderPayloadFields lists OrderPayload's JSON field names, spelled exactly.
+var orderPayloadFields = map[string]bool{"plan": true, "ssh_public_key": true,
+	"refund_address": true, "nonce": true, "created_at": true, "extends_lease": true}
+
+// checkObjectKeys rejects anything but a JSON object, a key that is not one of the payload's
+// fields spelled exactly, and a repeated key. encoding/json matches keys case-insensitively
+// (with Unicode folding, so "\u212aey" matches "key") and keeps the last of repeated ones,
+// so otherwise {"plan":"a","Plan":"b"} would be read as plan b by the server and as plan a
+// by a stricter reader of the signed payload.
 func checkObjectKeys(data []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	tok, err := dec.Token()
@@ -134,6 +141,10 @@ func checkObjectKeys(data []byte) error {
 			return fmt.Errorf("invalid JSON: %w", err)
 		}
 		key, _ := tok.(string)
+		if !orderPayloadFields[key] {
+			return fmt.Errorf("unknown field %q: expected plan, ssh_public_key, "+
+				"refund_address, nonce, created_at or extends_lease", key)
+		}
 		if seen[key] {
 			return fmt.Errorf("field %q appears more than once", key)
 		}

@@ -3,6 +3,7 @@ package billing
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -81,6 +82,12 @@ func TestParseOrderPayloadRejects(t *testing.T) {
 		{"unknown field", with("price", "0"), "unknown field"},
 		{"repeated field", []byte(strings.Replace(valid, `"plan":"small-1d"`,
 			`"plan":"small-1d","plan":"large-1d"`, 1)), "more than once"},
+		{"field repeated in another case", []byte(strings.Replace(valid, `"plan":"small-1d"`,
+			`"plan":"small-1d","Plan":"large-1d"`, 1)), "unknown field"},
+		{"field in upper case", []byte(strings.Replace(valid, `"plan":`, `"PLAN":`, 1)),
+			"unknown field"},
+		{"field with a Kelvin sign", []byte(strings.Replace(valid, `"ssh_public_key":`,
+			`"ssh_public_Key":`, 1)), "unknown field"},
 		{"array", []byte(`[` + valid + `]`), "expected a JSON object"},
 		{"trailing data", []byte(valid + `{}`), "after the JSON object"},
 		{"not JSON", []byte(`plan=small`), "invalid JSON"},
@@ -225,4 +232,20 @@ func FuzzParseOrderPayload(f *testing.F) {
 			t.Fatalf("payload changed on re-encoding: %+v to %+v", payload, reparsed)
 		}
 	})
+}
+
+// TestOrderPayloadFieldsMatchTags keeps the list of accepted keys in step with the struct.
+func TestOrderPayloadFieldsMatchTags(t *testing.T) {
+	payloadType := reflect.TypeFor[OrderPayload]()
+	for i := range payloadType.NumField() {
+		name, _, _ := strings.Cut(payloadType.Field(i).Tag.Get("json"), ",")
+		if !orderPayloadFields[name] {
+			t.Errorf("field %s (json %q) is missing from orderPayloadFields",
+				payloadType.Field(i).Name, name)
+		}
+	}
+	if len(orderPayloadFields) != payloadType.NumField() {
+		t.Errorf("orderPayloadFields has %d names, OrderPayload %d fields",
+			len(orderPayloadFields), payloadType.NumField())
+	}
 }
