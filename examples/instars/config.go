@@ -107,7 +107,10 @@ type invoicesConfig struct {
 	Expiry               duration `json:"expiry"`
 	Monitoring           duration `json:"monitoring"`
 	ToleranceBasisPoints uint32   `json:"tolerance_basis_points"`
-	DeclineLatePayments  bool     `json:"decline_late_payments"`
+	// LatePayments is what an invoice paid only after its expiry buys: accept (start or
+	// extend the lease as usual), decline (record a refund) or hold (wait for the admin to
+	// accept or decline it). Default accept.
+	LatePayments string `json:"late_payments"`
 }
 
 // ratesConfig lists the exchange rate sources for fiat-priced plans, asked in order.

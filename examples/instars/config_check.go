@@ -286,7 +286,24 @@ func (c *fileConfig) validatePolicy() []problem {
 		out = append(out, problem{"invoices.tolerance_basis_points",
 			"must be at most 10000 (100 %)"})
 	}
+	if _, err := c.Invoices.latePaymentPolicy(); err != nil {
+		out = append(out, problem{"invoices.late_payments", err.Error()})
+	}
 	return out
+}
+
+// latePaymentPolicy maps late_payments to billing's policy; empty means accept.
+func (c invoicesConfig) latePaymentPolicy() (billing.LatePaymentPolicy, error) {
+	switch c.LatePayments {
+	case "", "accept":
+		return billing.LateAccept, nil
+	case "decline":
+		return billing.LateDecline, nil
+	case "hold":
+		return billing.LateHold, nil
+	}
+	return billing.LateAccept, fmt.Errorf("invalid policy %q: expected accept, decline or hold",
+		c.LatePayments)
 }
 
 func (r ratesConfig) validate() []problem {

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/instars/instars/billing"
 )
 
 // exampleWithFiles returns the example configuration with every file it names replaced by
@@ -129,5 +131,36 @@ func TestConfigCheckAcceptsValidFile(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), "valid") {
 		t.Errorf("output %q does not say valid", stdout.String())
+	}
+}
+
+func TestLatePaymentsPolicy(t *testing.T) {
+	tests := []struct {
+		value   string
+		want    billing.LatePaymentPolicy
+		wantErr bool
+	}{
+		{value: "", want: billing.LateAccept},
+		{value: "accept", want: billing.LateAccept},
+		{value: "decline", want: billing.LateDecline},
+		{value: "hold", want: billing.LateHold},
+		{value: "refund", wantErr: true},
+		{value: "Hold", wantErr: true},
+	}
+	for _, tt := range tests {
+		got, err := invoicesConfig{LatePayments: tt.value}.latePaymentPolicy()
+		if (err != nil) != tt.wantErr {
+			t.Errorf("late_payments %q: error %v, want error %v", tt.value, err, tt.wantErr)
+			continue
+		}
+		if err == nil && got != tt.want {
+			t.Errorf("late_payments %q: policy %d, want %d", tt.value, got, tt.want)
+		}
+	}
+	cfg, _ := exampleWithFiles(t)
+	cfg.Invoices.LatePayments = "later"
+	problems := cfg.validate()
+	if len(problems) != 1 || problems[0].path != "invoices.late_payments" {
+		t.Errorf("problems = %v, want one at invoices.late_payments", problems)
 	}
 }

@@ -113,16 +113,20 @@ func openStack(ctx context.Context, cfg *fileConfig, opts stackOptions,
 	if err != nil {
 		return nil, err
 	}
+	latePayments, err := cfg.Invoices.latePaymentPolicy()
+	if err != nil {
+		return nil, fmt.Errorf("invoices.late_payments: %w", err)
+	}
 	s.service, err = billing.NewService(ctx, billing.Config{
 		Store: s.store, Gateway: s.gateway,
 		Provisioner: newPaidUntilProvisioner(billing.EucalyptusProvisioner{Driver: s.driver},
 			s.clock, cfg.Plans),
 		ServerKey: s.serverKey, Network: s.network.Params, Plans: cfg.Plans, Rates: rates,
 		Policy: cfg.policy(), ToleranceBasisPoints: cfg.Invoices.ToleranceBasisPoints,
-		InvoiceExpiry:       time.Duration(cfg.Invoices.Expiry),
-		InvoiceMonitoring:   time.Duration(cfg.Invoices.Monitoring),
-		DeclineLatePayments: cfg.Invoices.DeclineLatePayments,
-		Clock:               opts.Clock, SweepInterval: opts.SweepInterval,
+		InvoiceExpiry:     time.Duration(cfg.Invoices.Expiry),
+		InvoiceMonitoring: time.Duration(cfg.Invoices.Monitoring),
+		LatePayments:      latePayments,
+		Clock:             opts.Clock, SweepInterval: opts.SweepInterval,
 		JobPollInterval: opts.JobPollInterval, LaunchRetryBase: opts.LaunchRetryBase,
 		Webhooks: webhooks, Logger: logger.With("part", "billing"),
 	})
