@@ -109,7 +109,7 @@ func TestCrashChild(t *testing.T) {
 			Secret: []byte(cc.WebhookSecret), Timeout: time.Second,
 			RetrySchedule: []time.Duration{50 * time.Millisecond, 100 * time.Millisecond,
 				200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond}}},
-		LaunchRetryBase: 20 * time.Millisecond, JobPollInterval: 20 * time.Millisecond,
+		CloudRetryBase: 20 * time.Millisecond, JobPollInterval: 20 * time.Millisecond,
 		JobRescueAfter: time.Second, SweepInterval: 200 * time.Millisecond,
 		ProvisionTimeout: 5 * time.Second, JobTimeout: 3 * time.Second,
 		Logger: svcTestLogger(),

@@ -66,10 +66,11 @@ type Config struct {
 	// Notifier sends alerts to the operator; nil means LogNotifier on Logger.
 	Notifier Notifier
 	// LaunchAttempts is how many times provisioning is tried before the lease fails and its
-	// payment becomes a refund; zero means 8. LaunchRetryBase is the wait after the first
-	// failure, doubling each time up to five minutes; zero means 10 seconds.
-	LaunchAttempts  int
-	LaunchRetryBase time.Duration
+	// payment becomes a refund; zero means 8. CloudRetryBase is the wait after the first
+	// failed launch or termination, doubling each time up to five minutes; zero means 10
+	// seconds. Terminations are retried until they succeed.
+	LaunchAttempts int
+	CloudRetryBase time.Duration
 	// JobPollInterval is how often River looks for jobs; zero means one second.
 	JobPollInterval time.Duration
 	// ProvisionTimeout bounds one provisioning attempt, which waits for the instance to run;

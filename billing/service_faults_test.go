@@ -240,9 +240,61 @@ func TestServiceRefundsOverpayment(t *testing.T) {
 	if len(refunds) != 1 || refunds[0].Reason != RefundOverpaid || refunds[0].Amount != 7_000 {
 		t.Fatalf("refunds %+v, want one overpayment refund of 7000 sat", refunds)
 	}
+	// A second payment to the settled invoice raises the refund still to be paid.
+	b.chain.pay(inv.Destination, 3_000, 1)
+	svcWaitFor(t, 5*time.Second, "the refund to grow", func() bool {
+		got, err := b.svc.Refunds(ctx, "", "")
+		return err == nil && len(got) == 1 && got[0].Amount == 10_000
+	})
 	txid := strings.Repeat("ab", 32)
 	paid, err := b.svc.MarkRefundPaid(ctx, refunds[0].ID, txid)
 	if err != nil || paid.State != RefundPaid {
 		t.Fatalf("MarkRefundPaid = %+v, %v", paid, err)
 	}
+}
+
+func TestServiceInvalidatesNeverConfirmedPayment(t *testing.T) {
+	b := newServiceBundle(t, bundleOptions{})
+	inv := b.submit(t, "")
+	b.chain.pay(inv.Destination, inv.Amount, 0)
+	svcWaitFor(t, 5*time.Second, "Processing", func() bool {
+		return b.invoiceState(t, inv.ID) == StateProcessing
+	})
+	b.advance(t, 15*time.Minute+DefaultMonitoring+time.Minute)
+	svcWaitFor(t, 5*time.Second, "Invalid", func() bool {
+		return b.invoiceState(t, inv.ID) == StateInvalid
+	})
+	if !svcHasKind(b.eventKinds(t, inv.ID), EventInvoiceInvalid) {
+		t.Fatalf("events %v lack %s", b.eventKinds(t, inv.ID), EventInvoiceInvalid)
+	}
+	if _, err := b.svc.LeaseForInvoice(context.Background(), inv.ID); !errors.Is(err,
+		ErrNotFound) {
+		t.Fatalf("an invalid invoice has a lease: %v", err)
+	}
+}
+
+func TestServiceAlertsWhenTerminationKeepsFailing(t *testing.T) {
+	b := newServiceBundle(t, bundleOptions{})
+	inv := b.submit(t, "")
+	b.chain.pay(inv.Destination, inv.Amount, 1)
+	l := b.waitLease(t, inv.ID, LeaseRunning)
+	if err := b.emu.InjectFault(ec2emu.Fault{Action: "TerminateInstances",
+		Kind: ec2emu.FaultUnavailable, Count: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	b.advance(t, 71*time.Minute)
+	var got []AlertKind
+	svcWaitFor(t, 60*time.Second, "the terminate-failed alert", func() bool {
+		select {
+		case a := <-b.alerts:
+			got = append(got, a.Kind)
+		default:
+		}
+		return slices.Contains(got, AlertTerminateFailed)
+	})
+	b.emu.ClearFaults()
+	svcWaitFor(t, 120*time.Second, "the termination once the cloud recovers", func() bool {
+		got, err := b.svc.Lease(context.Background(), l.ID)
+		return err == nil && !got.InstanceTerminatedAt.IsZero()
+	})
 }

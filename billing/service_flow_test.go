@@ -83,7 +83,7 @@ func newServiceBundle(t testing.TB, opts bundleOptions) *serviceBundle {
 			b.alerts <- a
 			return nil
 		}),
-		LaunchRetryBase: 10 * time.Millisecond, JobPollInterval: 20 * time.Millisecond,
+		CloudRetryBase: 10 * time.Millisecond, JobPollInterval: 20 * time.Millisecond,
 		Logger: svcTestLogger(),
 	}
 	b.baseConfig, b.configure = cfg, opts.configure

@@ -102,8 +102,45 @@ func (s *Service) reevaluateInvoice(ctx context.Context, tx *serviceTx, inv *Inv
 		return s.onSettlementRestored(ctx, tx, inv, rec)
 	case upd.Settled:
 		return s.onSettled(ctx, tx, inv, rec)
+	case inv.State == StateSettled && inv.Paid > before.Paid && inv.Paid > inv.Amount:
+		// A further payment to an invoice already settled.
+		return s.oweExcess(ctx, tx, inv, rec)
 	}
 	return nil
+}
+
+// oweExcess records, or raises, the refund of what an invoice received beyond its amount.
+func (s *Service) oweExcess(ctx context.Context, tx *serviceTx, inv *Invoice,
+	rec invoiceRecord,
+) error {
+	excess := inv.Paid - inv.Amount
+	raised, err := tx.db.exec(ctx, `UPDATE refunds SET amount = $1, updated_at = $2
+		WHERE invoice_id = $3 AND reason = $4 AND state <> $5 AND amount < $1`,
+		int64(excess), micros(tx.now), inv.ID, string(RefundOverpaid), string(RefundPaid))
+	if err != nil {
+		return fmt.Errorf("billing: raising the refund of invoice %s: %w", inv.ID, err)
+	}
+	if raised > 0 {
+		return tx.alert(ctx, AlertRefundDue, inv.ID, fmt.Sprintf("invoice %s received more: "+
+			"its overpayment refund is now %d sat", inv.ID, int64(excess)))
+	}
+	exists, err := hasRefund(ctx, tx, inv.ID, RefundOverpaid)
+	if err != nil {
+		return err
+	}
+	if exists {
+		// The refund was already paid (or covers this amount); what came after is for the
+		// operator to settle by hand.
+		return tx.alert(ctx, AlertRefundDue, inv.ID, fmt.Sprintf("invoice %s has received "+
+			"%d sat beyond its amount; compare with the refunds already recorded", inv.ID,
+			int64(excess)))
+	}
+	order, err := tx.Order(ctx, inv.OrderID)
+	if err != nil {
+		return err
+	}
+	return s.owe(ctx, tx, inv, rec, rec.ExtendsLease, RefundOverpaid, excess,
+		order.Payload.RefundAddress)
 }
 
 func emitInvoiceEvents(tx *serviceTx, before, inv *Invoice, upd InvoiceUpdate,
@@ -169,9 +206,7 @@ func (s *Service) fulfil(ctx context.Context, tx *serviceTx, inv *Invoice, rec i
 ) error {
 	refundTo := order.Payload.RefundAddress
 	if inv.Paid > inv.Amount {
-		err := s.owe(ctx, tx, inv, rec, rec.ExtendsLease, RefundOverpaid, inv.Paid-inv.Amount,
-			refundTo)
-		if err != nil {
+		if err := s.oweExcess(ctx, tx, inv, rec); err != nil {
 			return err
 		}
 	}
@@ -333,6 +368,19 @@ func (s *Service) onSettlementRestored(ctx context.Context, tx *serviceTx, inv *
 	if l == nil {
 		// The first settlement made no lease (a declined late payment): settle anew.
 		return s.onSettled(ctx, tx, inv, rec)
+	}
+	// The lease stays suspended while another of its payments is still reorganised away.
+	for _, ext := range l.Meter.Extensions {
+		if ext.ID == inv.ID {
+			continue
+		}
+		other, err := tx.Invoice(ctx, ext.ID)
+		if err != nil {
+			return err
+		}
+		if other.SettlementReverted {
+			return nil
+		}
 	}
 	changed, err := l.Meter.Resume()
 	if err != nil && !errors.Is(err, metering.ErrLeaseEnded) {

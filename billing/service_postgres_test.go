@@ -75,8 +75,8 @@ func TestTwoServicesOnPostgresRunEachJobOnce(t *testing.T) {
 			Provisioner: EucalyptusProvisioner{Driver: driver},
 			ServerKey:   server, Network: &chaincfg.RegressionNetParams,
 			Plans: []metering.Plan{svcPlan()}, Clock: clock,
-			Webhooks:        []WebhookEndpoint{{Name: "receiver", URL: hookSrv.URL, Secret: secret}},
-			LaunchRetryBase: 10 * time.Millisecond, JobPollInterval: 20 * time.Millisecond,
+			Webhooks:       []WebhookEndpoint{{Name: "receiver", URL: hookSrv.URL, Secret: secret}},
+			CloudRetryBase: 10 * time.Millisecond, JobPollInterval: 20 * time.Millisecond,
 			Logger: svcTestLogger(),
 		})
 		if err != nil {

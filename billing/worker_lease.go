@@ -61,8 +61,7 @@ func (w *leaseDueWorker) Work(ctx context.Context, job *river.Job[leaseDueArgs])
 				leaseView(l.withTimes(tx.now))); err != nil {
 				return err
 			}
-			err := tx.enqueue(ctx, terminateArgs{LeaseID: l.ID},
-				&river.InsertOpts{UniqueOpts: uniqueByArgs})
+			err := tx.enqueue(ctx, terminateArgs{LeaseID: l.ID}, terminateOpts())
 			if err != nil {
 				return err
 			}
@@ -90,6 +89,17 @@ type terminateWorker struct {
 
 func (w *terminateWorker) Timeout(*river.Job[terminateArgs]) time.Duration {
 	return w.s.jobTimeout()
+}
+
+// terminateOpts makes a termination unique per lease and retried for days (at most five
+// minutes apart); the sweep queues it again if it is ever given up.
+func terminateOpts() *river.InsertOpts {
+	return &river.InsertOpts{UniqueOpts: uniqueByArgs, MaxAttempts: 1000}
+}
+
+// NextRetry follows the same schedule as provisioning.
+func (w *terminateWorker) NextRetry(job *river.Job[terminateArgs]) time.Time {
+	return w.s.cloudRetryAt(len(job.Errors))
 }
 
 // alertAfterTerminateFailures is the attempt after which a failing termination alerts the

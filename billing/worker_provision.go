@@ -26,11 +26,16 @@ type provisionWorker struct {
 	s *Service
 }
 
-// NextRetry waits LaunchRetryBase after the first failure and twice as long after each next
+// NextRetry waits CloudRetryBase after the first failure and twice as long after each next
 // one, up to five minutes.
 func (w *provisionWorker) NextRetry(job *river.Job[provisionArgs]) time.Time {
-	base := cmpDuration(w.s.cfg.LaunchRetryBase, 10*time.Second)
-	wait := base << min(len(job.Errors), 20)
+	return w.s.cloudRetryAt(len(job.Errors))
+}
+
+// cloudRetryAt returns when to call the cloud again after the given number of failures.
+func (s *Service) cloudRetryAt(failures int) time.Time {
+	base := cmpDuration(s.cfg.CloudRetryBase, 10*time.Second)
+	wait := base << min(failures, 20)
 	return time.Now().Add(min(wait, 5*time.Minute))
 }
 
@@ -179,8 +184,7 @@ func (s *Service) failLaunch(ctx context.Context, lease *Lease, inst Instance,
 				"%d sat is recorded", l.ID, launchErr, int64(paid))); err != nil {
 			return err
 		}
-		return tx.enqueue(ctx, terminateArgs{LeaseID: l.ID},
-			&river.InsertOpts{UniqueOpts: uniqueByArgs})
+		return tx.enqueue(ctx, terminateArgs{LeaseID: l.ID}, terminateOpts())
 	})
 }
 

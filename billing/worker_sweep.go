@@ -29,8 +29,8 @@ func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[sweepArgs]) error {
 	return w.s.watchOpenInvoices(ctx)
 }
 
-// Tick enqueues the work that is due at the service clock's time: reminders and terminations
-// of leases, and expiry of invoices. The jobs then run as usual. The periodic sweep calls it;
+// Tick enqueues the work that is due at the service clock's time: reminders and ends of
+// leases, terminations not yet done, and expiry of invoices. The jobs then run as usual. The periodic sweep calls it;
 // call it after moving a fake clock (tests, the all-in-one mode's fast-forward) instead of
 // waiting for the sweep.
 func (s *Service) Tick(ctx context.Context) error {
@@ -44,6 +44,16 @@ func (s *Service) Tick(ctx context.Context) error {
 			err := tx.enqueue(ctx, leaseDueArgs{LeaseID: l.ID, Due: micros(l.nextChange)},
 				&river.InsertOpts{UniqueOpts: uniqueByArgs})
 			if err != nil {
+				return err
+			}
+		}
+		unterminated, err := queryLeases(ctx, tx.db, `WHERE status IN ($1, $2)
+			AND instance_terminated_at = 0`, string(LeaseEnded), string(LeaseFailed))
+		if err != nil {
+			return err
+		}
+		for _, l := range unterminated {
+			if err := tx.enqueue(ctx, terminateArgs{LeaseID: l.ID}, terminateOpts()); err != nil {
 				return err
 			}
 		}
