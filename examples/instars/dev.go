@@ -63,11 +63,17 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		"emulator state; a second start reuses it")
 	listen := flags.String("listen", defaultDevListen, "address of the web server")
 	logLevel := flags.String("log-level", "info", "debug, info, warn or error")
+	latePayments := flags.String("late-payments", "accept", "what an invoice paid after its "+
+		"expiry buys: accept, decline or hold (the admin decides)")
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
 	if flags.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q; expected only flags", flags.Arg(0))
+	}
+	late := invoicesConfig{LatePayments: *latePayments}
+	if _, err := late.latePaymentPolicy(); err != nil {
+		return fmt.Errorf("--late-payments: %w", err)
 	}
 	// The AWS SDK must never probe an instance metadata address from a developer's machine.
 	_ = os.Setenv("AWS_EC2_METADATA_DISABLED", "true")
@@ -92,10 +98,11 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer env.stop()
 
 	cfg := env.config(*listen)
+	cfg.Invoices = late
 	st, err := openStack(ctx, cfg, stackOptions{
 		Clock: env.clock, Cursors: &bitcoin.MemoryCursorStore{},
 		SweepInterval: 2 * time.Second, JobPollInterval: 200 * time.Millisecond,
-		LaunchRetryBase: time.Second, NodePollInterval: time.Second,
+		CloudRetryBase: time.Second, NodePollInterval: time.Second,
 		CloudPollInterval: 500 * time.Millisecond,
 	}, logger)
 	if err != nil {

@@ -39,10 +39,10 @@ type stackOptions struct {
 	Clock metering.Clock
 	// Cursors keeps the tracker's position; nil means the billing store.
 	Cursors bitcoin.CursorStore
-	// SweepInterval, JobPollInterval and LaunchRetryBase shorten the service's waits.
+	// SweepInterval, JobPollInterval and CloudRetryBase shorten the service's waits.
 	SweepInterval   time.Duration
 	JobPollInterval time.Duration
-	LaunchRetryBase time.Duration
+	CloudRetryBase  time.Duration
 	// NodePollInterval overrides the RPC source's polling.
 	NodePollInterval time.Duration
 	// CloudPollInterval overrides the driver's first wait between state checks.
@@ -127,7 +127,7 @@ func openStack(ctx context.Context, cfg *fileConfig, opts stackOptions,
 		InvoiceMonitoring: time.Duration(cfg.Invoices.Monitoring),
 		LatePayments:      latePayments,
 		Clock:             opts.Clock, SweepInterval: opts.SweepInterval,
-		JobPollInterval: opts.JobPollInterval, LaunchRetryBase: opts.LaunchRetryBase,
+		JobPollInterval: opts.JobPollInterval, CloudRetryBase: opts.CloudRetryBase,
 		Webhooks: webhooks, Logger: logger.With("part", "billing"),
 	})
 	if err != nil {
