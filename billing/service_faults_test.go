@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/instars/instars/internal/ec2emu"
 	"github.com/instars/instars/metering"
+	"github.com/instars/instars/pgp"
 )
 
 func TestServiceNodeDownDoesNotExpirePaidInvoice(t *testing.T) {
@@ -183,6 +185,23 @@ func TestServiceExtendsLease(t *testing.T) {
 		got, err := b.svc.Lease(ctx, l.ID)
 		return err == nil && got.EndsAt.Equal(l.EndsAt.Add(time.Hour))
 	})
+	armored, err := b.svc.Credentials(ctx, l.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := pgp.OpenCredentials(strings.NewReader(armored), b.customer.key,
+		b.server.PublicKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var creds Credentials
+	if err := json.Unmarshal(msg.Payload, &creds); err != nil {
+		t.Fatal(err)
+	}
+	if want := l.EndsAt.Add(time.Hour); !creds.EndsAt.Equal(want) {
+		t.Fatalf("credentials state the end %v after the extension, want %v", creds.EndsAt,
+			want)
+	}
 	b.advance(t, 25*time.Minute) // past the first end and grace, before the new end
 	got, err := b.svc.Lease(ctx, l.ID)
 	if err != nil {
