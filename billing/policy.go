@@ -24,10 +24,10 @@ type ConfirmationPolicy struct {
 	HighValueDepth int32
 	// ZeroConf allows accepting a payment still in the mempool if it does not signal RBF.
 	//
-	// NOTE: Bitcoin Core 28.0 and later relay replacements of transactions that do not
-	// signal BIP125 either (its mempoolfullrbf setting now defaults to on), so a payment
-	// accepted unconfirmed can still be double-spent. Keep ZeroConfMax to what the
-	// operator can afford to lose.
+	// NOTE: Bitcoin Core 28.0 and later also replace transactions that do not signal
+	// BIP125 (mempoolfullrbf defaults to on in 28.0, and 29.0 removed the option), so a
+	// payment accepted unconfirmed can still be double-spent. Keep ZeroConfMax to what
+	// the operator can afford to lose.
 	ZeroConf bool
 	// ZeroConfMax, when above zero, is the largest invoice amount accepted at zero
 	// confirmations.
