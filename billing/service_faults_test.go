@@ -61,7 +61,7 @@ func TestServiceExpiresUnpaidInvoice(t *testing.T) {
 
 func TestServiceRetriesFlakyCloudWithoutDuplicates(t *testing.T) {
 	b := newServiceBundle(t, bundleOptions{})
-	// The first launch calls fail outright, then one succeeds on the cloud but its answer is
+	// The first launch calls fail outright, then one succeeds on the cloud but its response is
 	// lost: the retry must find that instance by its client token, not launch another.
 	for _, f := range []ec2emu.Fault{
 		{Action: "RunInstances", Kind: ec2emu.FaultUnavailable, Count: 3},

@@ -26,7 +26,7 @@ func svcPostgresDSN(t *testing.T) string {
 	}
 	if err != nil {
 		testenv.Missing(t, "PostgreSQL not reachable at "+testenv.PostgresDSN()+
-			" (start one as the README describes, or set INSTARS_TEST_POSTGRES): "+err.Error())
+			" (start one as .ci/run does, or set INSTARS_TEST_POSTGRES): "+err.Error())
 	}
 	schema := "svc_" + NewID("t")[2:]
 	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
