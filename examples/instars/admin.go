@@ -41,6 +41,8 @@ type reconcileJSON struct {
 func (w *webServer) registerAdmin() {
 	w.handle("GET", "/admin", adminOnly, w.adminPage)
 	w.handle("GET", "/admin/invoices", adminOnly, w.adminInvoicesPage)
+	w.handle("POST", "/admin/invoices/accept", adminOnly, w.adminAcceptLateForm)
+	w.handle("POST", "/admin/invoices/decline", adminOnly, w.adminDeclineLateForm)
 	w.handle("GET", "/admin/leases", adminOnly, w.adminLeasesPage)
 	w.handle("GET", "/admin/instances", adminOnly, w.adminInstancesPage)
 	w.handle("GET", "/admin/webhooks", adminOnly, w.adminWebhooksPage)
@@ -51,6 +53,8 @@ func (w *webServer) registerAdmin() {
 
 	w.handle("GET", "/api/v1/admin/overview", adminOnly, w.apiAdminOverview)
 	w.handle("GET", "/api/v1/admin/invoices", adminOnly, w.apiAdminInvoices)
+	w.handle("POST", "/api/v1/admin/invoices/{id}/accept", adminOnly, w.apiAcceptLate)
+	w.handle("POST", "/api/v1/admin/invoices/{id}/decline", adminOnly, w.apiDeclineLate)
 	w.handle("GET", "/api/v1/admin/leases", adminOnly, w.apiAdminLeases)
 	w.handle("GET", "/api/v1/admin/instances", adminOnly, w.apiAdminInstances)
 	w.handle("GET", "/api/v1/admin/webhooks", adminOnly, w.apiAdminWebhooks)
@@ -125,7 +129,7 @@ func (w *webServer) adminPage(rw http.ResponseWriter, r *http.Request) {
 }
 
 func (w *webServer) adminInvoicesPage(rw http.ResponseWriter, r *http.Request) {
-	v, err := w.st.service.ListInvoices(r.Context(), "")
+	v, err := w.adminInvoiceRows(r.Context())
 	w.adminRender(rw, r, "admin_invoices", "Invoices", v, err)
 }
 

@@ -83,12 +83,14 @@ func startDev(t *testing.T, server, client string) *devProcess {
 	return startDevIn(t, server, client, t.TempDir())
 }
 
-// startDevIn starts `instars dev` with its data folder in dir and waits for its welcome
-// text.
-func startDevIn(t *testing.T, server, client, dir string) *devProcess {
+// startDevIn starts `instars dev` with its data folder in dir and the extra flags, and waits
+// for its welcome text.
+func startDevIn(t *testing.T, server, client, dir string, flags ...string) *devProcess {
 	t.Helper()
 	address := freeAddress(t)
-	cmd := exec.Command(server, "dev", "--data", filepath.Join(dir, "data"), "--listen", address)
+	args := append([]string{"dev", "--data", filepath.Join(dir, "data"), "--listen", address},
+		flags...)
+	cmd := exec.Command(server, args...)
 	cmd.Env = append(os.Environ(), "AWS_EC2_METADATA_DISABLED=true")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

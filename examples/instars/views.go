@@ -53,6 +53,9 @@ type invoiceJSON struct {
 	SecondsLeft int64      `json:"seconds_left"`
 	Final       bool       `json:"final"`
 	Lease       *leaseJSON `json:"lease,omitempty"`
+	// LatePaymentHeld marks an invoice paid after its expiry that waits for the operator
+	// to accept it (the lease starts or is extended) or decline it (a refund is recorded).
+	LatePaymentHeld bool `json:"late_payment_held"`
 	// Message says in words where the invoice stands and what happens next.
 	Message string `json:"message"`
 }
@@ -148,6 +151,9 @@ func (s *stack) invoiceView(ctx context.Context, inv *billing.Invoice) (invoiceJ
 	case !errors.Is(err, billing.ErrNotFound):
 		return v, err
 	}
+	if v.LatePaymentHeld, err = s.latePaymentHeld(ctx, inv); err != nil {
+		return v, err
+	}
 	v.Message = invoiceMessage(v)
 	return v, nil
 }
@@ -168,6 +174,9 @@ func invoiceMessage(v invoiceJSON) string {
 		return "Waiting for payment."
 	}
 	switch {
+	case v.LatePaymentHeld:
+		return "Paid after the invoice expired: the operator decides whether the payment " +
+			"buys the lease or is refunded."
 	case v.Lease == nil:
 		return "Paid in full."
 	case v.Lease.InstanceFinalized:

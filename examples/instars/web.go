@@ -112,7 +112,7 @@ func writeJSON(rw http.ResponseWriter, status int, v any) {
 type apiError struct {
 	Error string `json:"error"`
 	// Code names the kind of error for programs: not_found, invalid_request, rate_limited,
-	// not_ready, unauthorized or internal.
+	// not_ready, conflict, unauthorized or internal.
 	Code string `json:"code"`
 }
 
@@ -123,6 +123,8 @@ func statusFor(err error) (int, string) {
 		return http.StatusNotFound, "not_found"
 	case errors.Is(err, billing.ErrCredentialsNotReady):
 		return http.StatusConflict, "not_ready"
+	case errors.Is(err, billing.ErrLatePaymentDecided):
+		return http.StatusConflict, "conflict"
 	case errors.Is(err, billing.ErrInvalidOrder), errors.Is(err, billing.ErrLeaseNotExtendable),
 		errors.Is(err, pgp.ErrMalformed), errors.Is(err, metering.ErrInvalidExtension),
 		errors.Is(err, billing.ErrRefundState), errors.Is(err, errBadRequest):
