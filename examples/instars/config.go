@@ -44,7 +44,8 @@ type fileConfig struct {
 	LogLevel string `json:"log_level"`
 }
 
-// nodeConfig is the bitcoin node the payment tracker reads, over JSON-RPC.
+// nodeConfig is the bitcoin node the payment tracker reads: over JSON-RPC (Kind, Host and
+// the fields after them) or through an Esplora HTTP API (EsploraURL), never both.
 type nodeConfig struct {
 	// Kind is bitcoind or btcd.
 	Kind string `json:"kind"`
@@ -57,6 +58,9 @@ type nodeConfig struct {
 	// (btcd's rpc.cert), empty for the system's roots.
 	TLS             bool   `json:"tls"`
 	CertificateFile string `json:"certificate_file"`
+	// EsploraURL is the API root of an Esplora server, such as
+	// https://esplora.example/api, read in place of a node's RPC.
+	EsploraURL string `json:"esplora_url"`
 	// Depth is how many confirmations the tracker follows a payment to. Default 6.
 	Depth int32 `json:"depth"`
 }

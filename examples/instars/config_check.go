@@ -176,11 +176,15 @@ func (c *fileConfig) validate() []problem {
 }
 
 func (n nodeConfig) validate() []problem {
+	if n.EsploraURL != "" {
+		return n.validateEsplora()
+	}
 	var out []problem
 	switch n.Kind {
 	case "bitcoind", "btcd":
 	case "":
-		out = append(out, problem{"node.kind", "missing: expected bitcoind or btcd"})
+		out = append(out, problem{"node.kind", "missing: expected bitcoind or btcd, or " +
+			"node.esplora_url in place of the RPC fields"})
 	default:
 		out = append(out, problem{"node.kind",
 			fmt.Sprintf("unknown node %q: expected bitcoind or btcd", n.Kind)})
@@ -195,6 +199,35 @@ func (n nodeConfig) validate() []problem {
 	checkReadable(&out, "node.certificate_file", n.CertificateFile)
 	if n.CertificateFile != "" && !n.TLS {
 		out = append(out, problem{"node.certificate_file", "set, but node.tls is false"})
+	}
+	if n.Depth < 0 {
+		out = append(out, problem{"node.depth", "must not be negative"})
+	}
+	return out
+}
+
+// validateEsplora checks a node read through Esplora: its URL, and that no RPC field is set
+// beside it.
+func (n nodeConfig) validateEsplora() []problem {
+	var out []problem
+	if u, err := url.Parse(n.EsploraURL); err != nil || u.Host == "" ||
+		(u.Scheme != "http" && u.Scheme != "https") {
+		out = append(out, problem{"node.esplora_url",
+			fmt.Sprintf("invalid URL %q: expected http(s)://host[:port]/api", n.EsploraURL)})
+	}
+	rpcFields := []struct {
+		name string
+		set  bool
+	}{
+		{"kind", n.Kind != ""}, {"host", n.Host != ""}, {"user", n.User != ""},
+		{"password_file", n.PasswordFile != ""}, {"tls", n.TLS},
+		{"certificate_file", n.CertificateFile != ""},
+	}
+	for _, f := range rpcFields {
+		if f.set {
+			out = append(out, problem{"node." + f.name, "set together with node.esplora_url: " +
+				"use either the RPC fields or esplora_url"})
+		}
 	}
 	if n.Depth < 0 {
 		out = append(out, problem{"node.depth", "must not be negative"})

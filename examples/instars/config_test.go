@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -162,5 +166,70 @@ func TestLatePaymentsPolicy(t *testing.T) {
 	problems := cfg.validate()
 	if len(problems) != 1 || problems[0].path != "invoices.late_payments" {
 		t.Errorf("problems = %v, want one at invoices.late_payments", problems)
+	}
+}
+
+func TestConfigNodeEsplora(t *testing.T) {
+	cfg, _ := exampleWithFiles(t)
+	cfg.Node = nodeConfig{EsploraURL: "https://esplora.example/api", Depth: 6}
+	if problems := cfg.validate(); len(problems) > 0 {
+		t.Errorf("a node read through Esplora has problems: %v", problems)
+	}
+
+	cfg.Node = nodeConfig{EsploraURL: "esplora.example/api", Kind: "btcd", Host: "127.0.0.1:1",
+		TLS: true}
+	text := ""
+	for _, p := range cfg.validate() {
+		text += p.String() + "\n"
+	}
+	for _, want := range []string{"node.esplora_url: invalid URL", "node.kind: set together",
+		"node.host: set together", "node.tls: set together"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("problems lack %q:\n%s", want, text)
+		}
+	}
+
+	cfg.Node = nodeConfig{}
+	text = ""
+	for _, p := range cfg.validate() {
+		text += p.String() + "\n"
+	}
+	if !strings.Contains(text, "node.kind: missing") ||
+		!strings.Contains(text, "node.esplora_url") {
+		t.Errorf("a node with neither RPC nor Esplora is not reported as missing:\n%s", text)
+	}
+}
+
+func TestOpenNodeEsploraReadsTip(t *testing.T) {
+	const hash = "0f9188f13cb7b2c71f2a335e3a4fc328bf5beb436012afca590b1a11466e2206"
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/blocks/tip/height", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "7")
+	})
+	mux.HandleFunc("GET /api/block-height/7", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, hash)
+	})
+	server := httptest.NewServer(mux)
+	defer server.Close()
+
+	open := func(url string) (*stack, error) {
+		s := &stack{cfg: &fileConfig{Node: nodeConfig{EsploraURL: url}},
+			logger: slog.New(slog.DiscardHandler)}
+		return s, s.openNode(context.Background(), stackOptions{})
+	}
+	s, err := open(server.URL + "/api")
+	if err != nil {
+		t.Fatalf("opening Esplora: %v", err)
+	}
+	tip, err := s.source.Tip(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tip.Height != 7 || tip.Hash.String() != hash {
+		t.Errorf("tip = %d %s, want 7 %s", tip.Height, tip.Hash, hash)
+	}
+	if _, err := open(server.URL + "/wrong"); err == nil ||
+		!strings.Contains(err.Error(), "Esplora at "+server.URL+"/wrong") {
+		t.Errorf("a wrong Esplora path gives %v, want an error naming the URL", err)
 	}
 }

@@ -22,7 +22,7 @@ type stack struct {
 	cfg       *fileConfig
 	network   *bitcoin.Network
 	store     *billing.SQLStore
-	source    *bitcoin.RPCSource
+	source    bitcoin.ChainSource
 	gateway   *billing.OnChainGateway
 	driver    *eucalyptus.Driver
 	serverKey *pgp.Server
@@ -182,6 +182,21 @@ func (s *stack) openServerKey() error {
 
 func (s *stack) openNode(ctx context.Context, opts stackOptions) error {
 	node := s.cfg.Node
+	if node.EsploraURL != "" {
+		source, err := bitcoin.NewEsploraSource(bitcoin.EsploraConfig{BaseURL: node.EsploraURL,
+			PollInterval: opts.NodePollInterval, Logger: s.logger.With("part", "node")})
+		if err != nil {
+			return fmt.Errorf("node.esplora_url: %w", err)
+		}
+		// The source makes no request until asked, so read the tip once to find a wrong URL
+		// at the start, as dialling a node's RPC does.
+		if _, err := source.Tip(ctx); err != nil {
+			return fmt.Errorf("reading the chain tip from Esplora at %s: %w", node.EsploraURL,
+				err)
+		}
+		s.source = source
+		return nil
+	}
 	rpc := bitcoin.RPCSourceConfig{Kind: bitcoin.NodeBitcoind, Host: node.Host, User: node.User,
 		DisableTLS: !node.TLS, PollInterval: opts.NodePollInterval,
 		Logger: s.logger.With("part", "node")}
