@@ -21,6 +21,12 @@ const (
 	AlertRefundDue AlertKind = "refund_due"
 	// AlertTerminateFailed: an instance whose lease ended could not be terminated yet.
 	AlertTerminateFailed AlertKind = "terminate_failed"
+	// AlertUnpaidInstance: reconciliation found and terminated an instance no lease pays for.
+	AlertUnpaidInstance AlertKind = "unpaid_instance"
+	// AlertUnknownInstance: reconciliation found an instance tagged with an unknown lease.
+	AlertUnknownInstance AlertKind = "unknown_instance"
+	// AlertInstanceMissing: a running lease's instance is gone from the cloud.
+	AlertInstanceMissing AlertKind = "instance_missing"
 	// AlertLatePayment: an invoice was paid after its expiry and waits for the operator's
 	// decision (LatePayments is LateHold).
 	AlertLatePayment AlertKind = "late_payment"

@@ -63,3 +63,32 @@ type HostKey struct {
 	// PublicKey is the key in authorized_keys format, when known.
 	PublicKey string `json:"public_key,omitempty"`
 }
+
+// Reconciler is implemented by a Provisioner that can list the instances it launched, so that
+// the service finds instances no lease pays for and leases whose instance vanished.
+type Reconciler interface {
+	// Reconcile compares the live instances the provisioner launched with the leases that
+	// should have one.
+	Reconcile(ctx context.Context, expected []ExpectedInstance) (ReconcileReport, error)
+}
+
+// ExpectedInstance is a lease that should have a live instance.
+type ExpectedInstance struct {
+	LeaseID    string
+	InstanceID string
+}
+
+// ReconcileReport is what a Reconciler found.
+type ReconcileReport struct {
+	// Unexpected are live instances whose lease is not among the expected ones, with the
+	// lease each is tagged with.
+	Unexpected []TaggedInstance
+	// Missing are the expected leases that have no live instance.
+	Missing []ExpectedInstance
+}
+
+// TaggedInstance is a live instance and the lease it was launched for.
+type TaggedInstance struct {
+	LeaseID    string
+	InstanceID string
+}

@@ -65,3 +65,29 @@ func instanceFromDriver(in eucalyptus.Instance) Instance {
 	}
 	return out
 }
+
+var _ Reconciler = EucalyptusProvisioner{}
+
+// Reconcile lists the instances tagged by the driver and compares them with expected.
+func (p EucalyptusProvisioner) Reconcile(ctx context.Context, expected []ExpectedInstance) (
+	ReconcileReport, error,
+) {
+	var want []eucalyptus.Expected
+	for _, e := range expected {
+		want = append(want, eucalyptus.Expected{LeaseID: e.LeaseID, InstanceID: e.InstanceID})
+	}
+	report, err := p.Driver.Reconcile(ctx, want)
+	if err != nil {
+		return ReconcileReport{}, err
+	}
+	var out ReconcileReport
+	for _, in := range report.Unknown {
+		out.Unexpected = append(out.Unexpected, TaggedInstance{LeaseID: in.LeaseID,
+			InstanceID: in.ID})
+	}
+	for _, m := range report.Missing {
+		out.Missing = append(out.Missing, ExpectedInstance{LeaseID: m.Expected.LeaseID,
+			InstanceID: m.Expected.InstanceID})
+	}
+	return out, nil
+}

@@ -59,6 +59,9 @@ type Config struct {
 	// SweepInterval is how often the periodic sweep runs (enqueueing due timed work and
 	// watching open invoices); zero means one minute.
 	SweepInterval time.Duration
+	// ReconcileInterval is how often the cloud's instances are compared with the leases
+	// (see Reconcile); zero means ten minutes.
+	ReconcileInterval time.Duration
 	// Webhooks receive signed events.
 	Webhooks []WebhookEndpoint
 	// HTTPClient sends webhooks; nil means a client with no proxy and each endpoint's timeout.
@@ -228,6 +231,7 @@ func (s *Service) workers() *river.Workers {
 	river.AddWorker(w, &invoiceDeadlineWorker{s: s})
 	river.AddWorker(w, &notifyWorker{s: s})
 	river.AddWorker(w, &sweepWorker{s: s})
+	river.AddWorker(w, &reconcileWorker{s: s})
 	return w
 }
 
@@ -236,9 +240,18 @@ func (s *Service) periodicJobs() []*river.PeriodicJob {
 	if interval <= 0 {
 		interval = time.Minute
 	}
-	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(interval),
-		func() (river.JobArgs, *river.InsertOpts) { return sweepArgs{}, nil },
-		&river.PeriodicJobOpts{RunOnStart: true, ID: "instars_sweep"})}
+	reconcile := s.cfg.ReconcileInterval
+	if reconcile <= 0 {
+		reconcile = 10 * time.Minute
+	}
+	return []*river.PeriodicJob{
+		river.NewPeriodicJob(river.PeriodicInterval(interval),
+			func() (river.JobArgs, *river.InsertOpts) { return sweepArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true, ID: "instars_sweep"}),
+		river.NewPeriodicJob(river.PeriodicInterval(reconcile),
+			func() (river.JobArgs, *river.InsertOpts) { return reconcileArgs{}, nil },
+			&river.PeriodicJobOpts{ID: "instars_reconcile"}),
+	}
 }
 
 // Start runs the job workers, has the gateway watch every open invoice and feeds the
