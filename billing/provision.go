@@ -92,3 +92,10 @@ type TaggedInstance struct {
 	LeaseID    string
 	InstanceID string
 }
+
+// PaidUntilTagger is implemented by a Provisioner that records the end of the paid time on
+// the instance, so that the cloud's own tools (and the eucalyptus driver's reconciliation) see
+// it. The service calls it once the instance runs and after each extension.
+type PaidUntilTagger interface {
+	TagPaidUntil(ctx context.Context, instanceID string, paidUntil time.Time) error
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/instars/instars/eucalyptus"
 )
@@ -90,4 +91,13 @@ func (p EucalyptusProvisioner) Reconcile(ctx context.Context, expected []Expecte
 			InstanceID: m.Expected.InstanceID})
 	}
 	return out, nil
+}
+
+var _ PaidUntilTagger = EucalyptusProvisioner{}
+
+// TagPaidUntil replaces the instance's paid-until tag.
+func (p EucalyptusProvisioner) TagPaidUntil(ctx context.Context, instanceID string,
+	paidUntil time.Time,
+) error {
+	return p.Driver.UpdatePaidUntil(ctx, instanceID, paidUntil)
 }

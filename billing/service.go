@@ -232,6 +232,7 @@ func (s *Service) workers() *river.Workers {
 	river.AddWorker(w, &notifyWorker{s: s})
 	river.AddWorker(w, &sweepWorker{s: s})
 	river.AddWorker(w, &reconcileWorker{s: s})
+	river.AddWorker(w, &paidUntilWorker{s: s})
 	return w
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/instars/instars/eucalyptus"
 	"github.com/instars/instars/internal/ec2emu"
 	"github.com/instars/instars/metering"
 	"github.com/instars/instars/pgp"
@@ -202,6 +203,15 @@ func TestServiceExtendsLease(t *testing.T) {
 		t.Fatalf("credentials state the end %v after the extension, want %v", creds.EndsAt,
 			want)
 	}
+	newEnd := l.EndsAt.Add(time.Hour).UTC().Format(time.RFC3339)
+	svcWaitFor(t, 5*time.Second, "the instance's paid-until tag to move", func() bool {
+		for _, in := range b.emu.Instances() {
+			if in.ID == l.InstanceID {
+				return in.Tags[eucalyptus.TagPaidUntil] == newEnd
+			}
+		}
+		return false
+	})
 	b.advance(t, 25*time.Minute) // past the first end and grace, before the new end
 	got, err := b.svc.Lease(ctx, l.ID)
 	if err != nil {

@@ -310,6 +310,9 @@ func (s *Service) applyExtension(ctx context.Context, tx *serviceTx, inv *Invoic
 	if err := s.saveLeaseAndSchedule(ctx, tx, l); err != nil {
 		return err
 	}
+	if err := tx.tagPaidUntil(ctx, l); err != nil {
+		return err
+	}
 	return tx.emit(EventLeaseExtended, l.ID, l.Customer, leaseView(l.withTimes(tx.now)))
 }
 

@@ -75,6 +75,48 @@ func (w *leaseDueWorker) Work(ctx context.Context, job *river.Job[leaseDueArgs])
 	return nil
 }
 
+// paidUntilArgs records the end of a lease's paid time on its instance. Until is that end in
+// Unix microseconds, so each new end is tagged once.
+type paidUntilArgs struct {
+	LeaseID string `json:"lease_id"`
+	Until   int64  `json:"until"`
+}
+
+func (paidUntilArgs) Kind() string { return "instars_tag_paid_until" }
+
+type paidUntilWorker struct {
+	river.WorkerDefaults[paidUntilArgs]
+	s *Service
+}
+
+func (w *paidUntilWorker) Timeout(*river.Job[paidUntilArgs]) time.Duration {
+	return w.s.jobTimeout()
+}
+
+func (w *paidUntilWorker) Work(ctx context.Context, job *river.Job[paidUntilArgs]) error {
+	tagger, ok := w.s.cfg.Provisioner.(PaidUntilTagger)
+	if !ok {
+		return nil
+	}
+	l, err := w.s.Lease(ctx, job.Args.LeaseID)
+	if err != nil {
+		return err
+	}
+	if l.Status != LeaseRunning || !l.EndsAt.Equal(fromMicros(job.Args.Until)) {
+		return nil // ended, or extended again: a newer job tags the newer end
+	}
+	return tagger.TagPaidUntil(ctx, l.InstanceID, l.EndsAt)
+}
+
+// tagPaidUntil queues the tagging of the lease's current end on its instance.
+func (t *serviceTx) tagPaidUntil(ctx context.Context, l *Lease) error {
+	if _, ok := t.s.cfg.Provisioner.(PaidUntilTagger); !ok || l.Status != LeaseRunning {
+		return nil
+	}
+	return t.enqueue(ctx, paidUntilArgs{LeaseID: l.ID, Until: micros(l.Meter.End())},
+		&river.InsertOpts{UniqueOpts: uniqueByArgs})
+}
+
 // terminateArgs terminates the instance of an ended or failed lease and deletes its key pair.
 type terminateArgs struct {
 	LeaseID string `json:"lease_id"`

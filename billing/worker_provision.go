@@ -110,6 +110,9 @@ func (s *Service) recordLaunch(ctx context.Context, leaseID string, inst Instanc
 		if err := s.saveLeaseAndSchedule(ctx, tx, l); err != nil {
 			return err
 		}
+		if err := tx.tagPaidUntil(ctx, l); err != nil {
+			return err
+		}
 		s.logger.Info("instance running", "lease_id", l.ID, "instance_id", inst.ID)
 		view := leaseView(l.withTimes(tx.now))
 		if err := tx.emit(EventInstanceLaunched, l.ID, l.Customer, view); err != nil {
