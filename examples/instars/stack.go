@@ -119,9 +119,8 @@ func openStack(ctx context.Context, cfg *fileConfig, opts stackOptions,
 	}
 	s.service, err = billing.NewService(ctx, billing.Config{
 		Store: s.store, Gateway: s.gateway,
-		Provisioner: newPaidUntilProvisioner(billing.EucalyptusProvisioner{Driver: s.driver},
-			s.clock, cfg.Plans),
-		ServerKey: s.serverKey, Network: s.network.Params, Plans: cfg.Plans, Rates: rates,
+		Provisioner: billing.EucalyptusProvisioner{Driver: s.driver},
+		ServerKey:   s.serverKey, Network: s.network.Params, Plans: cfg.Plans, Rates: rates,
 		Policy: cfg.policy(), ToleranceBasisPoints: cfg.Invoices.ToleranceBasisPoints,
 		InvoiceExpiry:     time.Duration(cfg.Invoices.Expiry),
 		InvoiceMonitoring: time.Duration(cfg.Invoices.Monitoring),
