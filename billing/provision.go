@@ -48,7 +48,7 @@ type LaunchRequest struct {
 // Instance is a running instance as a Provisioner reports it.
 type Instance struct {
 	ID string
-	// Address is how the customer reaches the instance: its public IP address or DNS name.
+	// Address is the public IP address or DNS name the customer connects to.
 	Address string
 	// HostKeys are the instance's SSH host keys; empty when the cloud did not report them.
 	HostKeys []HostKey

@@ -38,7 +38,7 @@ type Lease struct {
 	// State is the metering state at the time the lease was read.
 	State      metering.State
 	InstanceID string
-	// Address is how the customer reaches the instance.
+	// Address is the public IP address or DNS name the customer connects to.
 	Address  string
 	HostKeys []HostKey
 	// StartedAt, EndsAt and GraceEndsAt are zero until the instance runs.

@@ -133,8 +133,8 @@ func (w *terminateWorker) Timeout(*river.Job[terminateArgs]) time.Duration {
 	return w.s.jobTimeout()
 }
 
-// terminateOpts makes a termination unique per lease and retried for days (at most five
-// minutes apart); the sweep queues it again if it is ever given up.
+// terminateOpts makes a termination unique per lease and retries it for days, at most five
+// minutes apart. The sweep queues it again if River ever gives it up.
 func terminateOpts() *river.InsertOpts {
 	return &river.InsertOpts{UniqueOpts: uniqueByArgs, MaxAttempts: 1000}
 }
