@@ -125,6 +125,9 @@ func statusFor(err error) (int, string) {
 		return http.StatusConflict, "not_ready"
 	case errors.Is(err, billing.ErrLatePaymentDecided):
 		return http.StatusConflict, "conflict"
+	case errors.Is(err, billing.ErrNonceReused):
+		// A replayed order, or a client that reused its nonce: only a new order helps.
+		return http.StatusConflict, "conflict"
 	case errors.Is(err, billing.ErrInvalidOrder), errors.Is(err, billing.ErrLeaseNotExtendable),
 		errors.Is(err, pgp.ErrMalformed), errors.Is(err, metering.ErrInvalidExtension),
 		errors.Is(err, billing.ErrRefundState), errors.Is(err, errBadRequest):

@@ -1,0 +1,32 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/instars/instars/billing"
+)
+
+func TestStatusForServiceErrors(t *testing.T) {
+	tests := []struct {
+		err        error
+		wantStatus int
+		wantCode   string
+	}{
+		{fmt.Errorf("order ord_1 from ABC: %w", billing.ErrNonceReused),
+			http.StatusConflict, "conflict"},
+		{fmt.Errorf("lease x: %w", billing.ErrNotFound), http.StatusNotFound, "not_found"},
+		{fmt.Errorf("%w: unknown plan", billing.ErrInvalidOrder),
+			http.StatusBadRequest, "invalid_request"},
+		{errors.New("database is locked"), http.StatusInternalServerError, "internal"},
+	}
+	for _, tt := range tests {
+		status, code := statusFor(tt.err)
+		if status != tt.wantStatus || code != tt.wantCode {
+			t.Errorf("statusFor(%q) = %d %s, want %d %s",
+				tt.err, status, code, tt.wantStatus, tt.wantCode)
+		}
+	}
+}
