@@ -115,7 +115,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	return runServer(ctx, st, web, *listen, func(url string) {
-		env.printWelcome(stdout, url)
+		env.printWelcome(stdout, url, env.emulator.URL())
 	})
 }
 
@@ -253,7 +253,9 @@ func devPlans() []metering.Plan {
 	}
 }
 
-func (env *devEnvironment) printWelcome(w io.Writer, url string) {
+// printWelcome prints where everything runs and the commands of a first order. The client
+// defaults to defaultDevListen, so on another address the commands start by naming it.
+func (env *devEnvironment) printWelcome(w io.Writer, url, emulatorURL string) {
 	fmt.Fprintf(w, `
 InStaRS is running in development mode.
 
@@ -261,12 +263,18 @@ InStaRS is running in development mode.
   Dev tools     %[1]s/dev          (pay invoices, mine blocks, fast-forward the clock)
   Admin         %[1]s/admin        (user admin, password in %[2]s)
   JSON API      %[1]s/api/v1/plans (described by %[1]s/api/openapi.json)
-  EC2 emulator  %[3]s
+  EC2 emulator  %[3]s (region %[5]s, access key %[6]s, secret key in %[7]s)
   Data folder   %[4]s (log in instars.log)
 
 Try next, in another terminal:
 
-  go run ./examples/instars-client keygen --out customer.asc
+`, url, filepath.Join(env.dir, devAdminFile), emulatorURL, env.dir, devRegion, devAccessKey,
+		filepath.Join(env.dir, devCloudSecret))
+	if url != "http://"+defaultDevListen {
+		fmt.Fprintf(w, "  export INSTARS_SERVER=%s   # the client's default is http://%s\n",
+			url, defaultDevListen)
+	}
+	fmt.Fprintf(w, `  go run ./examples/instars-client keygen --out customer.asc
   ssh-keygen -t ed25519 -N '' -f demo-ssh-key   # any SSH public key will do
   go run ./examples/instars-client --key customer.asc order --plan small-hour --ssh-key demo-ssh-key.pub
   go run ./examples/instars-client invoice INVOICE-ID
@@ -274,7 +282,10 @@ Try next, in another terminal:
   curl -X POST '%[1]s/api/v1/dev/mine?blocks=2'
   go run ./examples/instars-client --key customer.asc follow INVOICE-ID
   go run ./examples/instars-client --key customer.asc credentials LEASE-ID
-`, url, filepath.Join(env.dir, devAdminFile), env.emulator.URL(), env.dir)
+  go run ./examples/instars-client --key customer.asc extend LEASE-ID --ssh-key demo-ssh-key.pub
+  curl -X POST '%[1]s/api/v1/dev/advance?by=75m'   # fast-forward the server's clock
+
+`, url)
 	if !env.fresh {
 		fmt.Fprintln(w, "Note: the data folder was reused. The regtest chain lives in a "+
 			"temporary folder of the node and starts fresh at every start, so the payment "+

@@ -1,0 +1,34 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestWelcomeNamesNonDefaultServer(t *testing.T) {
+	env := &devEnvironment{dir: t.TempDir(), fresh: true}
+	tests := []struct {
+		url        string
+		wantExport bool
+	}{
+		{"http://" + defaultDevListen, false},
+		{"http://127.0.0.1:7081", true},
+	}
+	for _, tt := range tests {
+		var out bytes.Buffer
+		env.printWelcome(&out, tt.url, "http://127.0.0.1:8773")
+		text := out.String()
+		export := "export INSTARS_SERVER=" + tt.url
+		if got := strings.Contains(text, export); got != tt.wantExport {
+			t.Errorf("welcome at %s: has %q = %v, want %v:\n%s",
+				tt.url, export, got, tt.wantExport, text)
+		}
+		for _, want := range []string{devAccessKey, devCloudSecret, "extend LEASE-ID",
+			tt.url + "/api/v1/dev/advance"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("welcome at %s lacks %q:\n%s", tt.url, want, text)
+			}
+		}
+	}
+}
