@@ -59,8 +59,12 @@
 // the block is processed again at the next start.
 //
 // At start, Run rescans the Depth blocks below the saved cursor (below the tip if none was
-// saved), walking back first if the cursor's block left the best chain, and the source
-// replays the mempool, so events are repeated. Watch the open invoices' scripts before Run:
+// saved), walking back first if the cursor's block left the best chain, and scans the
+// mempool, so events are repeated. Tracker.Synced turns true once that catch-up reached the
+// node's tip, and false again while the tracker catches up after a lost connection; a
+// consumer that acts on a payment's absence (expiring an invoice) waits for it. A saved
+// cursor whose block the node never had (another network, or a reset regtest chain) stops
+// Run with a ForeignCursorError rather than guessing where the chains part. Watch the open invoices' scripts before Run:
 // a payment that is already in the mempool when its script is watched is reported only
 // once it is mined, or at the next start.
 //

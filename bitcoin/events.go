@@ -3,6 +3,7 @@ package bitcoin
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
@@ -70,6 +71,10 @@ type PaymentEvent struct {
 	// Block is the block holding the transaction; for EventReorged, the block that left the
 	// best chain. Zero while unconfirmed.
 	Block BlockID
+	// BlockTime is the timestamp in Block's header, set on EventConfirmed. Miners choose
+	// it within consensus limits, so it is close to, but not exactly, when the block was
+	// found.
+	BlockTime time.Time
 	// SignalsRBF is set when the transaction signals replaceability (BIP125), explicitly
 	// through an input sequence number or by spending an unconfirmed output of a
 	// transaction that signals.

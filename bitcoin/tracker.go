@@ -75,12 +75,14 @@ func (c TrackerConfig) withDefaults() (TrackerConfig, error) {
 // rebuilt at start: Run walks back from the saved block to where it joins the node's best
 // chain (reporting EventReorged for payments in blocks that left it while the tracker was
 // down, which needs the node to still hold those blocks), then rescans the last Depth blocks
-// up to the tip, and the source replays the mempool. Events of the rescanned blocks are
+// up to the tip, and scans the node's mempool. Events of the rescanned blocks are
 // therefore sent again; each carries the payment's full state, so handling one twice is
-// harmless.
+// harmless. Synced reports when this catch-up is done. A saved block the node does not
+// have at all ends Run with a ForeignCursorError.
 type Tracker struct {
 	cfg     TrackerConfig
 	watches *watchSet
+	status  trackerStatus
 
 	// The fields below belong to the goroutine in Run.
 	position BlockID
@@ -105,9 +107,19 @@ type trackedTx struct {
 	rbf      bool
 	// block is the block holding the transaction; the zero BlockID while unconfirmed.
 	block BlockID
+	// blockTime is the timestamp in block's header.
+	blockTime time.Time
 }
 
 func (t *trackedTx) confirmed() bool { return t.block.Hash != chainhash.Hash{} }
+
+// confirm records the block holding the transaction.
+func (t *trackedTx) confirm(block BlockID, header *wire.BlockHeader) {
+	t.block, t.blockTime = block, header.Timestamp
+}
+
+// unconfirm records that the transaction is in no block of the best chain.
+func (t *trackedTx) unconfirm() { t.block, t.blockTime = BlockID{}, time.Time{} }
 
 // trackedPayment is one output of a trackedTx that pays a watched script.
 type trackedPayment struct {
@@ -161,8 +173,9 @@ func (t *Tracker) emit(ctx context.Context, event PaymentEvent) error {
 }
 
 // Run follows the chain until ctx ends or the handler fails. It returns ctx.Err() on
-// cancellation and the handler's error, wrapped, otherwise; errors reading the source are
-// logged and retried with backoff. Run must not be called twice at once. A later call
+// cancellation, a *ForeignCursorError when the saved cursor is not on the node's chain, and
+// the handler's error, wrapped, otherwise; errors reading the source are logged and retried
+// with backoff. Run must not be called twice at once. A later call
 // starts again from the saved cursor and keeps following the unconfirmed payments the
 // earlier one reported, so that one that leaves the mempool meanwhile is reported dropped.
 func (t *Tracker) Run(ctx context.Context) error {
@@ -184,19 +197,25 @@ func (t *Tracker) Run(ctx context.Context) error {
 	// Subscribe before catching up, so that nothing announced meanwhile is lost.
 	updates := t.cfg.Source.Subscribe(ctx)
 
+	defer t.status.set(BlockID{})
+
 	retry := t.cfg.RetryInterval
 	started := false
 	needSync := true
+	// scanPending is set until the mempool was scanned after the start or a reconnection.
+	scanPending := true
 	for {
 		if needSync {
-			err := t.syncOrStart(ctx, &started)
+			replaced, err := t.catchUp(ctx, &started, &scanPending)
 			var handlerErr handlerError
+			var cursorErr *ForeignCursorError
 			switch {
 			case ctx.Err() != nil:
 				return ctx.Err()
-			case errors.As(err, &handlerErr):
+			case errors.As(err, &handlerErr), errors.As(err, &cursorErr):
 				return err
 			case err != nil:
+				t.status.set(BlockID{})
 				t.cfg.Logger.Warn("bitcoin tracker: chain source failed; retrying",
 					"error", err, "retry_in", retry, "position", t.position.String())
 				if !sleepContext(ctx, retry) {
@@ -205,8 +224,13 @@ func (t *Tracker) Run(ctx context.Context) error {
 				retry = min(2*retry, t.cfg.MaxRetryInterval)
 				continue
 			}
-			needSync = false
+			// A replacement found by the scan evicted the replaced transaction's
+			// descendants, which the next sync reports dropped.
+			needSync = replaced
 			retry = t.cfg.RetryInterval
+			if needSync {
+				continue
+			}
 		}
 
 		select {
@@ -217,8 +241,12 @@ func (t *Tracker) Run(ctx context.Context) error {
 				return ctx.Err()
 			}
 			switch update.Kind {
-			case UpdateBlock, UpdateReconnected:
+			case UpdateBlock:
 				needSync = true
+			case UpdateReconnected:
+				// Blocks and mempool transactions may have been missed meanwhile.
+				t.status.set(BlockID{})
+				needSync, scanPending = true, true
 			case UpdateTransaction:
 				// Run reaches this select only once start has succeeded.
 				replaced, err := t.handleMempoolTx(ctx, update.Tx)
@@ -258,14 +286,31 @@ func (t *Tracker) deliveredUnconfirmed() []*trackedTx {
 	return kept
 }
 
-func (t *Tracker) syncOrStart(ctx context.Context, started *bool) error {
+// catchUp starts from the saved cursor unless started, syncs to the node's tip and, if
+// scanPending, scans the mempool. Once all of it succeeded it records the tip reached for
+// Synced. It returns whether the scan found a replacement of a followed transaction.
+func (t *Tracker) catchUp(ctx context.Context, started, scanPending *bool) (bool, error) {
 	if !*started {
 		if err := t.start(ctx); err != nil {
-			return err
+			return false, err
 		}
 		*started = true
 	}
-	return t.sync(ctx)
+	if err := t.sync(ctx); err != nil {
+		return false, err
+	}
+	replaced := false
+	if *scanPending {
+		var err error
+		if replaced, err = t.scanMempool(ctx); err != nil {
+			return false, err
+		}
+		*scanPending = false
+	}
+	if !replaced {
+		t.status.set(t.position)
+	}
+	return replaced, nil
 }
 
 func sleepContext(ctx context.Context, d time.Duration) bool {

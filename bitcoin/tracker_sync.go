@@ -25,6 +25,21 @@ func (t *Tracker) start(ctx context.Context) error {
 	if !found {
 		cursor = tip
 	} else {
+		onChain, err := t.onBestChain(ctx, cursor, tip)
+		if err != nil {
+			return err
+		}
+		if !onChain {
+			// A block that left the best chain is still known to the node, which keeps
+			// stale blocks; one it never had belongs to another chain.
+			_, err := t.cfg.Source.Block(ctx, cursor.Hash)
+			if errors.Is(err, ErrNotFound) {
+				return t.foreignCursor(ctx, cursor)
+			}
+			if err != nil {
+				return fmt.Errorf("read cursor block %s: %w", cursor, err)
+			}
+		}
 		t.position = cursor
 		for {
 			onChain, err := t.onBestChain(ctx, t.position, tip)
@@ -195,10 +210,10 @@ func (t *Tracker) connectBlock(ctx context.Context, block *wire.MsgBlock, id Blo
 		}
 	}
 	for _, followed := range confirmed {
-		followed.block = id
+		followed.confirm(id, &block.Header)
 	}
 	for _, tx := range t.followMatches(matches) {
-		tx.block = id
+		tx.confirm(id, &block.Header)
 	}
 	t.position = id
 	if err := t.reportConfirmations(ctx); err != nil {
@@ -292,6 +307,7 @@ func (t *Tracker) event(kind EventKind, followed *trackedTx, p *trackedPayment,
 		Value:         p.value,
 		Confirmations: confirmations,
 		Block:         followed.block,
+		BlockTime:     followed.blockTime,
 		SignalsRBF:    followed.rbf,
 	}
 }
@@ -304,7 +320,7 @@ func (t *Tracker) reportConflict(ctx context.Context, c conflict, kind EventKind
 	if !ok {
 		return nil
 	}
-	followed.block = BlockID{}
+	followed.unconfirm()
 	for _, p := range followed.payments {
 		event := t.event(kind, followed, p, 0)
 		event.ConflictTxID = c.by
@@ -320,6 +336,10 @@ func (t *Tracker) reportConflict(ctx context.Context, c conflict, kind EventKind
 // become unconfirmed and are reported as reorganised, and the position moves to its parent.
 func (t *Tracker) disconnectPosition(ctx context.Context) error {
 	stale := t.position
+	if stale.Height == 0 {
+		// Every chain of a network starts at the same genesis block.
+		return t.foreignCursor(ctx, stale)
+	}
 	parent := BlockID{Height: stale.Height - 1}
 	block, err := t.cfg.Source.Block(ctx, stale.Hash)
 	switch {
@@ -351,7 +371,7 @@ func (t *Tracker) disconnectPosition(ctx context.Context) error {
 	}
 	for _, followed := range reorged {
 		delete(t.settled, followed.txid)
-		followed.block = BlockID{}
+		followed.unconfirm()
 		for _, p := range followed.payments {
 			event := t.event(EventReorged, followed, p, 0)
 			event.Block = stale

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -386,27 +387,70 @@ func TestScriptKeyLongScripts(t *testing.T) {
 	}
 }
 
-func TestTrackerCursorAboveShorterChain(t *testing.T) {
+func TestTrackerRejectsForeignCursor(t *testing.T) {
 	chain := newFakeChain()
 	chain.mine()
-	script := testScript(1)
-	tx := payTx(script, wire.MaxTxInSequenceNum, 10_000)
-	tip := chain.mine(tx)
+	tip := chain.mine()
+	genesis := BlockID{Hash: chain.best[0], Height: 0}
+	cases := []struct {
+		name   string
+		cursor BlockID
+	}{
+		// Another network's genesis block.
+		{"genesis", BlockID{Hash: *Mainnet.Params.GenesisHash, Height: 0}},
+		// A block of another chain, below and above the node's tip.
+		{"below tip", BlockID{Hash: chainhash.Hash{1}, Height: tip.Height - 1}},
+		{"above tip", BlockID{Hash: chainhash.Hash{2}, Height: tip.Height + 10}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cursors := &MemoryCursorStore{}
+			if err := cursors.SaveCursor(context.Background(), tc.cursor); err != nil {
+				t.Fatal(err)
+			}
+			log := newEventLog()
+			tracker, err := NewTracker(TrackerConfig{
+				Source: chain, Cursors: cursors, Handler: log,
+				RetryInterval: time.Millisecond, Logger: slog.New(slog.DiscardHandler),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			err = tracker.Run(ctx)
+			var foreign *ForeignCursorError
+			if !errors.As(err, &foreign) {
+				t.Fatalf("Run returned %v, want a ForeignCursorError", err)
+			}
+			if foreign.Cursor != tc.cursor {
+				t.Errorf("error names cursor %s, want %s", foreign.Cursor, tc.cursor)
+			}
+			if foreign.NodeTip != tip || foreign.NodeGenesis != genesis.Hash {
+				t.Errorf("error names node tip %s genesis %s, want %s and %s",
+					foreign.NodeTip, foreign.NodeGenesis, tip, genesis.Hash)
+			}
+			if !strings.Contains(err.Error(), tc.cursor.String()) {
+				t.Errorf("message %q does not name the cursor %s", err, tc.cursor)
+			}
+			if saved, _, _ := cursors.LoadCursor(ctx); saved != tc.cursor {
+				t.Errorf("cursor changed to %s, want it left at %s", saved, tc.cursor)
+			}
+		})
+	}
+}
 
-	// The saved block is unknown to the node and above its tip, as when the node was
-	// reset or replaced by one with a shorter chain.
-	cursors := &MemoryCursorStore{}
-	stale := BlockID{Hash: chainhash.Hash{1}, Height: tip.Height + 10}
-	if err := cursors.SaveCursor(context.Background(), stale); err != nil {
-		t.Fatal(err)
+func TestForeignCursorErrorNamesNetwork(t *testing.T) {
+	err := &ForeignCursorError{
+		Cursor:      BlockID{Hash: chainhash.Hash{3}, Height: 840_000},
+		NodeTip:     BlockID{Hash: chainhash.Hash{4}, Height: 150},
+		NodeGenesis: *Regtest.Params.GenesisHash,
 	}
-	b := setupTracker(t, chain, cursors, 6, map[string][]byte{"inv": script})
-	confirmed := b.log.expect(t, EventConfirmed, wire.OutPoint{Hash: tx.TxHash()}, 1)
-	if confirmed.Block != tip {
-		t.Errorf("block = %s, want %s", confirmed.Block, tip)
+	for _, want := range []string{"840000:", "regtest node", "tip 150:"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("message %q does not contain %q", err, want)
+		}
 	}
-	waitCursor(t, cursors, tip)
-	b.log.quiet(t)
 }
 
 func TestTrackerIgnoresLateMempoolNotice(t *testing.T) {
