@@ -244,6 +244,31 @@ func TestBrowserWalksTheFlow(t *testing.T) {
 	waitText("#leasestatus", "ended")
 	shoot("08-lease-ended")
 
+	// The settled invoice's countdown is final from the page's own markup, without waiting
+	// for a live update, although the server's clock runs 75 minutes ahead of the browser's.
+	blockEvents := func(patterns []*network.BlockPattern) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tgt *chromedp.Target) error {
+			if _, err := cdp.Call(ctx, tgt, network.Enable, network.EnableParams{}); err != nil {
+				return err
+			}
+			_, err := cdp.Call(ctx, tgt, network.SetBlockedURLs,
+				network.SetBlockedURLsParams{URLPatterns: patterns})
+			return err
+		})
+	}
+	eventsPattern := []*network.BlockPattern{
+		{URLPattern: "*://*:*/api/v1/invoices/*/events", Block: true}}
+	if err := chromedp.Do(ctx, blockEvents(eventsPattern),
+		chromedp.Navigate(dev.url+"/invoices/"+invoiceID)); err != nil {
+		t.Fatal(err)
+	}
+	if got := text("#countdown"); got != "closed" {
+		t.Errorf("countdown of the settled invoice before live updates = %q, want closed", got)
+	}
+	if err := chromedp.Do(ctx, blockEvents(nil)); err != nil {
+		t.Fatal(err)
+	}
+
 	// The admin area requires credentials, then shows the charts.
 	resp, err := http.Get(dev.url + "/admin")
 	if err != nil {

@@ -6,8 +6,11 @@
   var id = live.getAttribute("data-invoice");
   var countdown = document.getElementById("countdown");
   var expires = Date.parse(live.getAttribute("data-expires"));
-  var skew = 0;
-  var final = false;
+  // Until the first live update, the page's own markup says where the server's clock
+  // stands: the countdown starts from its seconds left, not from the browser's clock.
+  var skew = countdown ?
+    expires - Date.now() - Number(countdown.getAttribute("data-seconds")) * 1000 : 0;
+  var final = live.getAttribute("data-final") === "true";
 
   function text(elementId, value) {
     var el = document.getElementById(elementId);
