@@ -4,6 +4,7 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -160,9 +161,8 @@ func formInt(r *http.Request, name string, fallback, maximum int) (int, error) {
 	}
 	n, err := strconv.Atoi(text)
 	if err != nil || n < 1 || n > maximum {
-		return 0, errors.Join(errBadRequest,
-			errors.New("invalid "+name+" "+strconv.Quote(text)+": expected 1 to "+
-				strconv.Itoa(maximum)))
+		return 0, fmt.Errorf("%w: invalid %s %q: expected 1 to %d", errBadRequest, name, text,
+			maximum)
 	}
 	return n, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/instars/instars/billing"
@@ -27,6 +28,20 @@ func TestStatusForServiceErrors(t *testing.T) {
 		if status != tt.wantStatus || code != tt.wantCode {
 			t.Errorf("statusFor(%q) = %d %s, want %d %s",
 				tt.err, status, code, tt.wantStatus, tt.wantCode)
+		}
+	}
+}
+
+func TestFormIntRejectsOutOfRange(t *testing.T) {
+	for _, value := range []string{"0", "101", "abc"} {
+		r := httptest.NewRequest("POST", "/api/v1/dev/mine?blocks="+value, nil)
+		_, err := formInt(r, "blocks", 1, 100)
+		if !errors.Is(err, errBadRequest) {
+			t.Fatalf("formInt(blocks=%s) = %v, want a bad request", value, err)
+		}
+		want := `invalid request: invalid blocks "` + value + `": expected 1 to 100`
+		if err.Error() != want {
+			t.Errorf("formInt(blocks=%s) error = %q, want %q", value, err, want)
 		}
 	}
 }
