@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 )
 
@@ -73,21 +74,35 @@ func (w *webServer) devPage(rw http.ResponseWriter, r *http.Request) {
 	w.render(rw, r, "dev", http.StatusOK, data)
 }
 
-func (w *webServer) devPayInvoice(ctx context.Context, id string) (string, error) {
+// maxDevPayment bounds one dev payment of a chosen amount: one bitcoin.
+const maxDevPayment = 100_000_000
+
+// devPayInvoice pays an invoice from the regtest wallet: what it still lacks, or exactly
+// satText satoshis when given, so that a tester can pay too little, top up, or pay twice.
+func (w *webServer) devPayInvoice(ctx context.Context, id, satText string) (string, error) {
 	inv, err := w.st.service.Invoice(ctx, id)
 	if err != nil {
 		return "", err
 	}
+	if satText != "" {
+		sat, err := strconv.ParseInt(satText, 10, 64)
+		if err != nil || sat < 1 || sat > maxDevPayment {
+			return "", fmt.Errorf("%w: invalid sat %q: expected 1 to %d satoshis",
+				errBadRequest, satText, maxDevPayment)
+		}
+		return w.dev.pay(ctx, inv.Destination, sat)
+	}
 	due := int64(inv.Amount) - int64(inv.Paid)
 	if due <= 0 {
-		return "", fmt.Errorf("%w: invoice %s is already paid in full", errBadRequest, id)
+		return "", fmt.Errorf("%w: invoice %s is already paid in full; give sat=N to pay "+
+			"it again", errBadRequest, id)
 	}
 	return w.dev.pay(ctx, inv.Destination, due)
 }
 
 func (w *webServer) devPayForm(rw http.ResponseWriter, r *http.Request) {
 	id := r.PostFormValue("invoice")
-	if _, err := w.devPayInvoice(r.Context(), id); err != nil {
+	if _, err := w.devPayInvoice(r.Context(), id, r.PostFormValue("sat")); err != nil {
 		w.pageError(rw, r, err)
 		return
 	}
@@ -146,7 +161,7 @@ func (w *webServer) apiDevStatus(rw http.ResponseWriter, r *http.Request) {
 }
 
 func (w *webServer) apiDevPay(rw http.ResponseWriter, r *http.Request) {
-	txid, err := w.devPayInvoice(r.Context(), r.PathValue("id"))
+	txid, err := w.devPayInvoice(r.Context(), r.PathValue("id"), r.FormValue("sat"))
 	if err != nil {
 		w.writeError(rw, r, err)
 		return
