@@ -57,12 +57,18 @@ type OnChainGateway struct {
 	logger      *slog.Logger
 
 	addresses *addressLookahead
+	watches   watchList
+	// unwatchInterval is how often Run looks for destinations to unwatch.
+	unwatchInterval time.Duration
 
 	mu   sync.Mutex
 	sink PaymentSink
 }
 
-var _ Gateway = (*OnChainGateway)(nil)
+var (
+	_ Gateway      = (*OnChainGateway)(nil)
+	_ SyncReporter = (*OnChainGateway)(nil)
+)
 
 // DefaultGapLimit is the number of unused addresses after which wallets stop scanning an
 // account (BIP44's gap limit).
@@ -79,6 +85,8 @@ func NewOnChainGateway(config OnChainGatewayConfig) (*OnChainGateway, error) {
 		gapLimit:    config.GapLimit,
 		now:         config.Now,
 		logger:      config.Logger,
+
+		unwatchInterval: defaultUnwatchInterval,
 	}
 	if g.accountName == "" {
 		sum := sha256.Sum256([]byte(config.Account.Descriptor()))
@@ -146,14 +154,18 @@ func (g *OnChainGateway) CreatePaymentRequest(ctx context.Context, tx StoreTx,
 	}
 }
 
-// Watch adds the request's address to the tracker. The tracker follows payments already
-// seen until they reach its depth, so a reorganisation still reaches a settled invoice.
-// The until time is not used, because NextInvoiceState ignores payments first seen after
-// the monitoring window.
+// Watch adds the request's address to the tracker until the monitoring window that ends at
+// until. Run unwatches it once that window ended (plus two hours for late block
+// timestamps) and every payment to it is final or gone: NextInvoiceState ignores payments
+// first seen after the window, and the tracker follows payments already seen until they
+// reach its depth, so a reorganisation still reaches a settled invoice. Watching an
+// address again, as the service does for every open invoice at each sweep, only updates
+// its window.
 //
-// TODO: unwatch addresses whose monitoring window has ended, so that the watch set does
-// not grow with every invoice ever made.
-func (g *OnChainGateway) Watch(_ context.Context, request PaymentRequest, _ time.Time) error {
+// NOTE: an invoice settled by a payment still below the tracker's depth when its window
+// ends is not watched again after a restart (WatchedInvoices leaves it out), so a
+// reorganisation of that payment after the restart goes unnoticed.
+func (g *OnChainGateway) Watch(_ context.Context, request PaymentRequest, until time.Time) error {
 	address, err := btcutil.DecodeAddress(request.Destination, g.account.Network().Params)
 	if err != nil {
 		return fmt.Errorf("invalid destination %q for %s: %w", request.Destination,
@@ -163,16 +175,35 @@ func (g *OnChainGateway) Watch(_ context.Context, request PaymentRequest, _ time
 	if err != nil {
 		return fmt.Errorf("destination %s has no output script: %w", request.Destination, err)
 	}
-	return g.tracker.Watch(script, request.Destination)
+	if err := g.tracker.Watch(script, request.Destination); err != nil {
+		return err
+	}
+	g.watches.add(request.Destination, script, until)
+	return nil
 }
 
 // Run runs the tracker and reports its payment events to sink until ctx is cancelled or
-// the sink fails.
+// the sink fails. Meanwhile it unwatches, every minute, the destinations whose invoices
+// can no longer receive a payment that counts. It returns the tracker's error, such as a
+// *bitcoin.ForeignCursorError when the saved cursor is not on the node's chain.
 func (g *OnChainGateway) Run(ctx context.Context, sink PaymentSink) error {
 	g.mu.Lock()
 	g.sink = sink
 	g.mu.Unlock()
+
+	ctx, cancel := context.WithCancel(ctx)
+	var unwatching sync.WaitGroup
+	unwatching.Go(func() { g.runUnwatch(ctx) })
+	defer unwatching.Wait()
+	defer cancel()
 	return g.tracker.Run(ctx)
+}
+
+// Synced reports whether the tracker has processed the node's tip and mempool since it
+// started or last reconnected (see bitcoin.Tracker.Synced). The service waits for it
+// before expiring an invoice. It returns an error when the node cannot be reached.
+func (g *OnChainGateway) Synced(ctx context.Context) (bool, error) {
+	return g.tracker.Synced(ctx)
 }
 
 // handleEvent turns a tracker event into a payment report.
@@ -183,17 +214,23 @@ func (g *OnChainGateway) handleEvent(ctx context.Context, event bitcoin.PaymentE
 	if sink == nil {
 		return errors.New("on-chain gateway: payment event before Run")
 	}
+	g.watches.observe(event)
 	return sink.HandlePayment(ctx, PaymentUpdate{
 		Destination: event.WatchID,
 		Payment:     paymentFromEvent(event, g.now()),
 	})
 }
 
-// paymentFromEvent maps a tracker event to a Payment seen at the given time.
+// paymentFromEvent maps a tracker event to a Payment handled at the given time.
 //
-// NOTE: SeenAt is the time the gateway handles the event. A payment confirmed while the
-// server was down is stamped when the tracker catches up, so it can look late. The store
-// keeps the earliest SeenAt of all reports.
+// SeenAt is that time, or the block's timestamp when it is earlier, so that a payment
+// confirmed while the server was down counts from its block rather than from when the
+// tracker caught up; the store keeps the earliest SeenAt of all reports.
+//
+// NOTE: a miner may set a block's timestamp up to about an hour before the block was found
+// (it need only exceed the median of the previous 11 blocks), so a payment mined just after
+// an invoice's expiry can count as on time. A payment that stayed unconfirmed while the
+// server was down is still stamped when the tracker finds it.
 func paymentFromEvent(event bitcoin.PaymentEvent, seenAt time.Time) Payment {
 	p := Payment{
 		TxID:          event.OutPoint.Hash.String(),
@@ -209,6 +246,9 @@ func paymentFromEvent(event bitcoin.PaymentEvent, seenAt time.Time) Payment {
 	case bitcoin.EventConfirmed:
 		p.BlockHash = event.Block.Hash.String()
 		p.BlockHeight = event.Block.Height
+		if !event.BlockTime.IsZero() && event.BlockTime.Before(seenAt) {
+			p.SeenAt = event.BlockTime
+		}
 	case bitcoin.EventReorged, bitcoin.EventMempool:
 		// Unconfirmed: in the mempool, or expected back there after a reorganisation.
 		p.Confirmations = 0
