@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/instars/instars/billing"
@@ -160,7 +162,7 @@ func (w *webServer) adminReconcilePage(rw http.ResponseWriter, r *http.Request) 
 
 func (w *webServer) adminRedeliverForm(rw http.ResponseWriter, r *http.Request) {
 	event, endpoint := r.PostFormValue("event"), r.PostFormValue("endpoint")
-	if err := w.st.service.RedeliverWebhook(r.Context(), event, endpoint); err != nil {
+	if err := w.redeliver(r.Context(), event, endpoint); err != nil {
 		w.pageError(rw, r, err)
 		return
 	}
@@ -170,7 +172,7 @@ func (w *webServer) adminRedeliverForm(rw http.ResponseWriter, r *http.Request) 
 
 func (w *webServer) adminRefundPaidForm(rw http.ResponseWriter, r *http.Request) {
 	id, txid := r.PostFormValue("refund"), r.PostFormValue("txid")
-	if _, err := w.st.service.MarkRefundPaid(r.Context(), id, txid); err != nil {
+	if _, err := w.markRefundPaid(r.Context(), id, txid); err != nil {
 		w.pageError(rw, r, err)
 		return
 	}
@@ -292,7 +294,7 @@ func (w *webServer) apiAdminWebhooks(rw http.ResponseWriter, r *http.Request) {
 
 func (w *webServer) apiRedeliver(rw http.ResponseWriter, r *http.Request) {
 	endpoint := r.URL.Query().Get("endpoint")
-	err := w.st.service.RedeliverWebhook(r.Context(), r.PathValue("event"), endpoint)
+	err := w.redeliver(r.Context(), r.PathValue("event"), endpoint)
 	w.writeResult(rw, r)(map[string]string{"queued": r.PathValue("event")}, err)
 }
 
@@ -347,7 +349,7 @@ func (w *webServer) apiRefundsPSBT(rw http.ResponseWriter, r *http.Request) {
 
 func (w *webServer) apiRefundPaid(rw http.ResponseWriter, r *http.Request) {
 	txid := r.URL.Query().Get("txid")
-	refund, err := w.st.service.MarkRefundPaid(r.Context(), r.PathValue("id"), txid)
+	refund, err := w.markRefundPaid(r.Context(), r.PathValue("id"), txid)
 	w.writeResult(rw, r)(map[string]string{"id": refund.ID, "state": string(refund.State),
 		"txid": refund.TxID}, err)
 }
@@ -365,4 +367,32 @@ func (w *webServer) writeResult(rw http.ResponseWriter, r *http.Request) func(an
 		}
 		writeJSON(rw, http.StatusOK, v)
 	}
+}
+
+// redeliver queues an event for a configured webhook endpoint again. An endpoint that the
+// configuration does not name is the request's mistake, so it is rejected as such.
+func (w *webServer) redeliver(ctx context.Context, event, endpoint string) error {
+	var names []string
+	for _, hook := range w.st.cfg.Webhooks {
+		if hook.Name == endpoint {
+			return w.st.service.RedeliverWebhook(ctx, event, endpoint)
+		}
+		names = append(names, hook.Name)
+	}
+	return fmt.Errorf("%w: unknown webhook endpoint %q: expected one of %s", errBadRequest,
+		endpoint, strings.Join(names, ", "))
+}
+
+// refundTxid is the form of a transaction ID that MarkRefundPaid accepts.
+var refundTxid = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// markRefundPaid records the transaction that paid a refund, once the txid has that form.
+func (w *webServer) markRefundPaid(ctx context.Context, id, txid string) (billing.Refund,
+	error,
+) {
+	if !refundTxid.MatchString(txid) {
+		return billing.Refund{}, fmt.Errorf("%w: invalid txid %q: expected 64 lower-case hex "+
+			"digits", errBadRequest, txid)
+	}
+	return w.st.service.MarkRefundPaid(ctx, id, txid)
 }

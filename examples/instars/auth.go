@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -65,7 +66,14 @@ func (a *adminAuth) require(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if !a.check(r) {
 			w.Header().Set("WWW-Authenticate", `Basic realm="instars admin", charset="UTF-8"`)
-			http.Error(w, "authentication required", http.StatusUnauthorized)
+			const message = "authentication required: give the admin user and password " +
+				"with HTTP Basic authentication"
+			if strings.HasPrefix(r.URL.Path, "/api/") {
+				writeJSON(w, http.StatusUnauthorized, apiError{Error: message,
+					Code: "unauthorized"})
+				return
+			}
+			http.Error(w, message, http.StatusUnauthorized)
 			return
 		}
 		next(w, r)
