@@ -11,9 +11,9 @@ import (
 )
 
 // unwatchDelay is how long after its monitoring window a destination stays watched. A
-// block's timestamp, which can stamp a payment's SeenAt, may lag the time the block was
-// found by up to about an hour (it need only exceed the median of the previous 11 blocks),
-// so a block processed shortly after the window can still hold a payment that counts.
+// payment's SeenAt can come from its block's timestamp, which need only exceed the median
+// timestamp of the previous 11 blocks (typically about an hour earlier). So a block
+// processed shortly after the window can still hold a payment that counts.
 const unwatchDelay = 2 * time.Hour
 
 // defaultUnwatchInterval is how often the gateway looks for destinations to unwatch.
@@ -93,9 +93,9 @@ func (l *watchList) len() int {
 func (g *OnChainGateway) Watching() int { return g.watches.len() }
 
 // unwatchEnded stops watching the destinations that can no longer receive a payment that
-// counts: their monitoring window ended, as NextInvoiceState ignores payments first seen
-// after it, and every payment to them is final or gone. It does nothing while the tracker
-// is catching up, because a payment in a block it has yet to rescan would then be missed.
+// counts. Their monitoring window ended, and NextInvoiceState ignores payments first seen
+// after it; every payment to them is final or gone. It does nothing while the tracker is
+// catching up, because a payment in a block it has yet to rescan would then be missed.
 // It returns the number of destinations unwatched.
 func (g *OnChainGateway) unwatchEnded(ctx context.Context) int {
 	synced, err := g.tracker.Synced(ctx)
