@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"time"
 
@@ -92,16 +93,18 @@ func (w *webServer) serverKeyFile(rw http.ResponseWriter, r *http.Request) {
 func readOrderRequest(r *http.Request) (orderRequest, error) {
 	var req orderRequest
 	r.Body = http.MaxBytesReader(nil, r.Body, maxOrderRequest)
-	if r.Header.Get("Content-Type") == "application/json" {
+	// A JSON client may name a charset, as in "application/json; charset=utf-8".
+	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mediaType == "application/json" {
 		dec := json.NewDecoder(r.Body)
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&req); err != nil {
 			return req, fmt.Errorf("%w: body: %v; expected {\"order\": ARMORED, "+
-				"\"public_key\": ARMORED}", errBadRequest, err)
+				"\"public_key\": ARMORED}", errBadRequest, bodyError(err))
 		}
 	} else {
 		if err := r.ParseForm(); err != nil {
-			return req, fmt.Errorf("%w: %v", errBadRequest, err)
+			return req, fmt.Errorf("%w: %v", errBadRequest, bodyError(err))
 		}
 		req.Order, req.PublicKey = r.PostFormValue("order"), r.PostFormValue("public_key")
 	}
@@ -114,6 +117,15 @@ func readOrderRequest(r *http.Request) (orderRequest, error) {
 			"that signed the order", errBadRequest)
 	}
 	return req, nil
+}
+
+// bodyError names the size limit when a request body exceeds it.
+func bodyError(err error) error {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return fmt.Errorf("the body is larger than %d bytes", tooLarge.Limit)
+	}
+	return err
 }
 
 // submitOrder checks the rate limit and passes the order to the service; extend makes it
