@@ -30,7 +30,8 @@ func TestDevPayChosenAmounts(t *testing.T) {
 	dev := startDev(t, server, client)
 	dev.runClient(t, true, "keygen", "--out", "customer.asc")
 	sshKey := "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl e2e"
-	if err := os.WriteFile(filepath.Join(dev.dir, "id.pub"), []byte(sshKey+"\n"), 0o600); err != nil {
+	keyFile := filepath.Join(dev.dir, "id.pub")
+	if err := os.WriteFile(keyFile, []byte(sshKey+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	out := dev.runClient(t, true, "--key", "customer.asc", "order", "--plan", "small-hour",
