@@ -9,6 +9,7 @@ import (
 	"github.com/btcsuite/btcd/btcutil"
 
 	"github.com/instars/instars/bitcoin"
+	"github.com/instars/instars/internal/regtest"
 	"github.com/instars/instars/metering"
 )
 
@@ -109,5 +110,68 @@ func TestOnChainGatewayUnwatchesEndedInvoices(t *testing.T) {
 	cancel()
 	if err := <-runDone; !errors.Is(err, context.Canceled) {
 		t.Errorf("Run returned %v, want context.Canceled", err)
+	}
+}
+
+func TestServiceRewatchesOnlyMonitoredInvoices(t *testing.T) {
+	node := regtest.Start(t, regtest.Options{})
+	rpc := node.RPCConfig()
+	source, err := bitcoin.DialRPC(context.Background(), bitcoin.RPCSourceConfig{
+		Kind: bitcoin.NodeBtcd, Host: rpc.Host, User: rpc.User, Password: rpc.Pass,
+		Certificates: rpc.Certificates, PollInterval: 50 * time.Millisecond,
+		Logger: svcTestLogger(),
+	})
+	if err != nil {
+		t.Fatalf("DialRPC: %v", err)
+	}
+	t.Cleanup(source.Close)
+	var gateway *OnChainGateway
+	b := newServiceBundle(t, bundleOptions{configure: func(c *Config) {
+		var err error
+		gateway, err = NewOnChainGateway(OnChainGatewayConfig{
+			Account: testAccountKey(t), Source: source,
+			Cursors: StoreCursor{Store: c.Store.(*SQLStore), Name: "regtest"}, Depth: 6,
+			Now: c.Clock.Now, Logger: svcTestLogger(),
+		})
+		if err != nil {
+			t.Fatalf("NewOnChainGateway: %v", err)
+		}
+		gateway.unwatchInterval = 5 * time.Millisecond
+		c.Gateway = gateway
+	}})
+	ctx := context.Background()
+
+	ended := b.submit(t, "")
+	address, err := btcutil.DecodeAddress(ended.Destination, bitcoin.Regtest.Params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.PayAddress(address, ended.Amount, false); err != nil {
+		t.Fatalf("PayAddress: %v", err)
+	}
+	// Six blocks make the payment final for the tracker.
+	if _, err := node.Mine(6); err != nil {
+		t.Fatal(err)
+	}
+	svcWaitFor(t, 20*time.Second, "the paid invoice to settle", func() bool {
+		return b.invoiceState(t, ended.ID) == StateSettled
+	})
+	b.advance(t, ended.MonitoringUntil.Sub(b.clock.Now())+unwatchDelay+time.Minute)
+	open := b.submit(t, "")
+	waitWatching(t, gateway, 1)
+
+	b.stopService(t)
+	b.startService(t)
+	if got := gateway.Watching(); got != 1 {
+		t.Fatalf("restarted gateway watches %d destinations, want 1", got)
+	}
+	gateway.watches.mu.Lock()
+	_, watchingOpen := gateway.watches.destinations[open.Destination]
+	gateway.watches.mu.Unlock()
+	if !watchingOpen {
+		t.Errorf("restarted gateway does not watch the open invoice's %s", open.Destination)
+	}
+	if inv, err := b.svc.Invoice(ctx, ended.ID); err != nil || inv.State != StateSettled {
+		t.Errorf("ended invoice after the restart: %v, %v; want it still Settled", inv, err)
 	}
 }
