@@ -56,7 +56,7 @@ func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	for _, p := range problems {
 		fmt.Fprintf(stdout, "%s: %s\n", path, p)
 	}
-	return fmt.Errorf("%w: %d problems", errInvalidConfig, len(problems))
+	return fmt.Errorf("%w: %s", errInvalidConfig, problemCount(len(problems)))
 }
 
 func runHashPassword(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -81,3 +81,11 @@ func runHashPassword(ctx context.Context, args []string, stdout, stderr io.Write
 }
 
 func btcAmount(sats int64) btcutil.Amount { return btcutil.Amount(sats) }
+
+// problemCount words a number of configuration problems, "1 problem" or "3 problems".
+func problemCount(n int) string {
+	if n == 1 {
+		return "1 problem"
+	}
+	return fmt.Sprintf("%d problems", n)
+}

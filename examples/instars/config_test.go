@@ -233,3 +233,11 @@ func TestOpenNodeEsploraReadsTip(t *testing.T) {
 		t.Errorf("a wrong Esplora path gives %v, want an error naming the URL", err)
 	}
 }
+
+func TestProblemCountSingular(t *testing.T) {
+	for n, want := range map[int]string{1: "1 problem", 2: "2 problems", 10: "10 problems"} {
+		if got := problemCount(n); got != want {
+			t.Errorf("problemCount(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

@@ -39,8 +39,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		for _, p := range problems {
 			fmt.Fprintf(stderr, "%s: %s\n", *configPath, p)
 		}
-		return fmt.Errorf("%w: %d problems; `instars config check %s` lists them",
-			errInvalidConfig, len(problems), *configPath)
+		return fmt.Errorf("%w: %s; `instars config check %s` lists them",
+			errInvalidConfig, problemCount(len(problems)), *configPath)
 	}
 	logger := newLogger(stderr, cfg.LogLevel)
 	st, err := openStack(ctx, cfg, stackOptions{}, logger)
