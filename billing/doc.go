@@ -57,6 +57,55 @@
 //		return err
 //	})
 //
+// # Service
+//
+// [Service] ties the parts together: it turns a paid order into a running, metered and
+// finally terminated instance. [NewService] checks a [Config] (it names every problem at
+// once), migrates the service's tables and River's job tables into the store's database and
+// returns a stopped service. [Service.Start] runs the job workers, has the gateway watch
+// every invoice that [Queries.WatchedInvoices] returns and feeds the gateway's reports to
+// [Service.HandlePayment]; [Service.Stop] stops the gateway and waits for running jobs.
+//
+// A portal calls [Service.SubmitOrder] with a sealed order envelope and the customer's
+// public key, and gets back the stored, watched [Invoice]. [Service.Extend] does the same
+// for an order that names a lease to extend. [Service.Invoice], [Service.Lease] (its State
+// computed at the service clock's time) and [Service.Credentials] read the results; the
+// credentials (instance address, host key fingerprints, lease end) are an OpenPGP message
+// signed by the server and encrypted to the customer, sealed again when an extension moves
+// the end. These methods are safe for concurrent use.
+//
+// Work runs as River jobs: provisioning (retried up to Config.LaunchAttempts, after which
+// the payment becomes a refund), termination (retried until it succeeds), the lease's
+// reminders and end, invoice expiry and the end of monitoring, webhook deliveries, operator
+// alerts, the paid-until tag on the instance, a periodic sweep and a periodic [Service.Reconcile]
+// of cloud instances against leases. Each state change is written together with the job
+// that acts on it in one transaction, and every action is idempotent (EC2's ClientToken,
+// unique jobs, unique constraints), so a crash at any point repeats work at most and never
+// loses or doubles it. Before expiring an invoice, the service waits until a gateway that
+// implements [SyncReporter] has caught up with the chain, so that a payment made while the
+// server or its node was down is found first. Several services may share one PostgreSQL
+// database; each job runs once among them.
+//
+// Every change is stored as an [Event] and published to [Service.Subscribe] and to each
+// [WebhookEndpoint]: a POST of the event as JSON with the headers X-InStaRS-Event-Id,
+// X-InStaRS-Event-Type, X-InStaRS-Timestamp (Unix seconds) and X-InStaRS-Signature,
+// "sha256=" followed by the lower-case hex HMAC-SHA256 of the raw body keyed with the
+// endpoint's secret. The signature covers the body only. Receivers check it with
+// [VerifyWebhookSignature] and drop repeats by event ID. A delivery is retried on anything
+// but a 2xx status, by default over about an hour ([DefaultWebhookRetrySchedule]), and
+// [Service.RedeliverWebhook] sends an event again.
+//
+// The server holds no keys, so a [Refund] is a request the operator pays from their own
+// wallet and then records with [Service.MarkRefundPaid]. Refunds are recorded for an
+// overpayment, a late payment that is declined ([LateDecline], or
+// [Service.DeclineLatePayment] under [LateHold]), a lease whose instance could not be
+// launched, and an extension paid after its lease ended. A refund without an address
+// waits for [Service.SetRefundAddress].
+//
+// Time comes from Config.Clock. With a clock other than the wall clock, River cannot
+// schedule jobs into the future, so timed work is enqueued only when the periodic sweep or
+// [Service.Tick] finds it due: call Tick after moving a fake clock.
+//
 // # Writing a gateway
 //
 // A [Gateway] is a payment method. The on-chain bitcoin one, [OnChainGateway], derives one
