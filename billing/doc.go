@@ -127,6 +127,10 @@
 //     (TxID and Vout, or the method's own payment id in TxID), so a repeated update changes
 //     nothing. When the sink returns an error, report the payment again later.
 //
+// A method that can fall behind (a tracker catching up after a restart) also implements
+// [SyncReporter], so that the service does not expire an invoice whose payment it has not
+// reported yet.
+//
 // The invoice's state then follows from the payments through [NextInvoiceState], whatever
 // the method: a method without confirmations reports final payments with a Confirmations
 // of at least the policy's depth.
