@@ -61,6 +61,10 @@ func TestDevPayChosenAmounts(t *testing.T) {
 	if inv.State == "Settled" {
 		t.Fatalf("invoice settled by 10000 of 25000 sat: %+v", inv)
 	}
+	if !strings.Contains(inv.PaymentURI, "amount=0.00015&") {
+		t.Errorf("payment URI after 10000 of 25000 sat = %s, want amount=0.00015",
+			inv.PaymentURI)
+	}
 
 	// The top-up pays what the invoice lacks.
 	dev.post(t, payPath)

@@ -72,12 +72,13 @@ func (w *webServer) invoiceQR(rw http.ResponseWriter, r *http.Request) {
 		w.writeError(rw, r, err)
 		return
 	}
-	png, err := qrcode.Encode(inv.PaymentURI, qrcode.Medium, 320)
+	png, err := qrcode.Encode(w.st.payableURI(inv), qrcode.Medium, 320)
 	if err != nil {
 		w.writeError(rw, r, err)
 		return
 	}
 	rw.Header().Set("Content-Type", "image/png")
-	rw.Header().Set("Cache-Control", "private, max-age=3600")
+	// The amount falls after a part payment, so a cached image would ask for too much.
+	rw.Header().Set("Cache-Control", "no-cache")
 	_, _ = rw.Write(png)
 }

@@ -119,7 +119,7 @@ func (s *stack) invoiceView(ctx context.Context, inv *billing.Invoice) (invoiceJ
 		Status: inv.Status.String(), AmountSat: int64(inv.Amount),
 		AmountBTC: bitcoin.FormatBTCFixed(inv.Amount), PaidSat: int64(inv.Paid),
 		ConfirmedSat: int64(inv.Confirmed), Price: inv.Price.String(),
-		Address: inv.Destination, PaymentURI: inv.PaymentURI,
+		Address: inv.Destination, PaymentURI: s.payableURI(inv),
 		RequiredConfirmations: inv.Policy.RequiredDepth(inv.Amount),
 		CreatedAt:             inv.CreatedAt, ExpiresAt: inv.ExpiresAt,
 		Final: inv.State == billing.StateSettled || inv.State == billing.StateExpired ||
