@@ -40,7 +40,8 @@ type OnChainGatewayConfig struct {
 	// GapLimit is the operator wallet's gap limit, for CheckGapLimit; 0 means 20, the
 	// BIP44 default most wallets use.
 	GapLimit uint32
-	// Now stamps payments with the time they were first seen; nil means time.Now.
+	// Now stamps payments with the time the gateway handles them, or a confirmed payment
+	// with its block's timestamp when that is earlier; nil means time.Now.
 	Now func() time.Time
 	// Logger receives the gateway's and the tracker's logs; nil discards them.
 	Logger *slog.Logger
