@@ -191,8 +191,13 @@ func TestBrowserWalksTheFlow(t *testing.T) {
 	}
 	shoot("03-invoice-new")
 
-	// Pay from the dev tools on the page, then mine from outside: the status must change
-	// on the page that stays loaded.
+	// A part payment from outside turns the payment request into one for the rest.
+	dev.post(t, "/api/v1/dev/invoices/"+invoiceID+"/pay?sat=10000")
+	dev.post(t, "/api/v1/dev/mine?blocks=2")
+	waitText("#paymenturi", "amount=0.00015&")
+
+	// Pay the rest from the dev tools on the page, then mine from outside: the status must
+	// change on the page that stays loaded.
 	clickAndLoad("#devpay")
 	waitText("#state", "Processing")
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.stayedLoaded = true`)); err != nil {

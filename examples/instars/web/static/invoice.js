@@ -31,6 +31,16 @@
     var progress = document.getElementById("confprogress");
     progress.max = inv.required_confirmations;
     progress.value = Math.min(inv.confirmations, inv.required_confirmations);
+    // After a part payment the URI asks for the rest: show it and redraw the QR code.
+    var uri = document.getElementById("paymenturi");
+    if (uri && inv.payment_uri && uri.getAttribute("href") !== inv.payment_uri) {
+      uri.setAttribute("href", inv.payment_uri);
+      uri.textContent = inv.payment_uri;
+      var qr = document.getElementById("qr");
+      if (qr) {
+        qr.src = "/api/v1/invoices/" + encodeURIComponent(id) + "/qr.png?paid=" + inv.paid_sat;
+      }
+    }
     skew = Date.parse(inv.expires_at) - Date.now() - inv.seconds_left * 1000;
     final = inv.final;
     var link = document.getElementById("leaselink");
