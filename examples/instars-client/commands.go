@@ -77,6 +77,7 @@ type lease struct {
 	ID               string     `json:"id"`
 	InvoiceID        string     `json:"invoice_id"`
 	Plan             string     `json:"plan"`
+	Customer         string     `json:"customer"`
 	Status           string     `json:"status"`
 	State            string     `json:"state"`
 	InstanceID       string     `json:"instance_id"`
@@ -407,8 +408,13 @@ func runCredentials(ctx context.Context, c *client, args []string) error {
 		&armored)
 	var se *errServer
 	if errors.As(err, &se) && se.code == "not_ready" {
+		invoice := "INVOICE"
+		var l lease
+		if c.do(ctx, http.MethodGet, "/api/v1/leases/"+url.PathEscape(id), nil, &l) == nil {
+			invoice = l.InvoiceID
+		}
 		return fmt.Errorf("the credentials of lease %s are not ready: the instance is not "+
-			"running yet; wait with `instars-client follow INVOICE`", id)
+			"running yet; wait with `instars-client follow %s`", id, invoice)
 	}
 	if err != nil {
 		return err
@@ -432,6 +438,14 @@ func runCredentials(ctx context.Context, c *client, args []string) error {
 		return err
 	}
 	payload, err := identity.openCredentials([]byte(armored), serverPub)
+	var l lease
+	if errors.Is(err, pgp.ErrWrongRecipient) &&
+		c.do(ctx, http.MethodGet, "/api/v1/leases/"+url.PathEscape(id), nil, &l) == nil &&
+		l.Customer != "" && l.Customer != identity.fingerprint() {
+		return fmt.Errorf("lease %s was ordered with key %s, and its credentials open only "+
+			"with that key, not with %s: give it with --key or --local-user", id, l.Customer,
+			identity.fingerprint())
+	}
 	if err != nil {
 		return fmt.Errorf("cannot open the credentials with key %s: %w; use the key that "+
 			"made the order", identity.fingerprint(), err)
