@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/skip2/go-qrcode"
@@ -182,13 +183,13 @@ func runPlans(ctx context.Context, c *client, args []string) error {
 	if err := c.do(ctx, http.MethodGet, "/api/v1/plans", nil, &body); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "%-14s %-22s %-10s %-16s %s\n", "PLAN", "NAME", "TYPE",
-		"PRICE", "ONE ORDER BUYS")
+	table := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(table, "PLAN\tNAME\tTYPE\tPRICE\tONE ORDER BUYS")
 	for _, p := range body.Plans {
-		fmt.Fprintf(c.stdout, "%-14s %-22s %-10s %-16s %d %s (%s)\n", p.ID, p.Name,
+		fmt.Fprintf(table, "%s\t%s\t%s\t%s\t%d %s (%s)\n", p.ID, p.Name,
 			p.InstanceType, p.PriceText+"/"+p.Unit, p.UnitsPerOrder, p.Unit, p.Duration)
 	}
-	return nil
+	return table.Flush()
 }
 
 // orderPayload is the order JSON the customer signs.

@@ -21,7 +21,7 @@ type planJSON struct {
 }
 
 func planView(p metering.Plan) planJSON {
-	v := planJSON{Plan: p, PriceText: p.Price.String(), UnitsPerOrder: p.MinUnits}
+	v := planJSON{Plan: p, PriceText: priceText(p.Price), UnitsPerOrder: p.MinUnits}
 	if seconds, err := p.SecondsFor(p.MinUnits); err == nil {
 		v.Duration = (time.Duration(seconds) * time.Second).String()
 	}
@@ -109,6 +109,15 @@ func leaseView(l *billing.Lease, now time.Time) leaseJSON {
 		v.SecondsLeft = int64(l.EndsAt.Sub(now) / time.Second)
 	}
 	return v
+}
+
+// priceText formats a plan's price for people: a fiat price with its decimal point, such
+// as "5.00 USD", rather than in minor units.
+func priceText(p metering.Price) string {
+	if !p.IsFiat() {
+		return p.String()
+	}
+	return billing.Price{Currency: p.Currency, Amount: p.FiatMinor}.String()
 }
 
 // invoiceView builds the invoice's JSON with its payments and lease, if any.
