@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/skip2/go-qrcode"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/instars/instars/pgp"
 )
@@ -522,6 +523,11 @@ func readSSHKey(path string) (string, error) {
 	line := strings.TrimSpace(string(data))
 	if strings.Contains(line, "PRIVATE KEY") {
 		return "", fmt.Errorf("%s is a private key; give the .pub file", path)
+	}
+	_, _, _, rest, err := ssh.ParseAuthorizedKey([]byte(line))
+	if err != nil || strings.ContainsAny(line, "\r\n") || len(rest) > 0 {
+		return "", fmt.Errorf("%s is not an SSH public key: expected one line such as "+
+			"\"ssh-ed25519 AAAA... you@host\", as in the .pub file ssh-keygen writes", path)
 	}
 	return line, nil
 }
