@@ -444,8 +444,8 @@ func runCredentials(ctx context.Context, c *client, args []string) error {
 	if errors.Is(err, pgp.ErrWrongRecipient) &&
 		c.do(ctx, http.MethodGet, "/api/v1/leases/"+url.PathEscape(id), nil, &l) == nil &&
 		l.Customer != "" && l.Customer != identity.fingerprint() {
-		return fmt.Errorf("lease %s was ordered with key %s, and its credentials open only "+
-			"with that key, not with %s: give it with --key or --local-user", id, l.Customer,
+		return fmt.Errorf("the credentials of lease %s open only with key %s, not with %s: "+
+			"use the key that made the order, with --key or --local-user", id, l.Customer,
 			identity.fingerprint())
 	}
 	if err != nil {

@@ -25,7 +25,7 @@ func TestClientNamesKeyOfLease(t *testing.T) {
 	dev.getJSON(t, "/api/v1/leases/"+leaseID, &l)
 
 	out := dev.runClient(t, false, "--key", "other.asc", "credentials", leaseID)
-	if !strings.Contains(out, "ordered with key "+l.Customer) {
+	if !strings.Contains(out, "open only with key "+l.Customer) {
 		t.Errorf("credentials with another key do not name the lease's key %s:\n%s",
 			l.Customer, out)
 	}
