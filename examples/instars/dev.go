@@ -84,6 +84,11 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("creating the data folder: %w", err)
 	}
+	release, err := lockDataFolder(dir)
+	if err != nil {
+		return err
+	}
+	defer release()
 	logFile, err := os.OpenFile(filepath.Join(dir, "instars.log"),
 		os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {

@@ -32,3 +32,21 @@ func TestWelcomeNamesNonDefaultServer(t *testing.T) {
 		}
 	}
 }
+
+func TestLockDataFolderOnce(t *testing.T) {
+	dir := t.TempDir()
+	release, err := lockDataFolder(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lockDataFolder(dir); err == nil ||
+		!strings.Contains(err.Error(), "in use by another instars dev") {
+		t.Errorf("second lock of %s: %v, want in use", dir, err)
+	}
+	release()
+	again, err := lockDataFolder(dir)
+	if err != nil {
+		t.Fatalf("lock after release: %v", err)
+	}
+	again()
+}
