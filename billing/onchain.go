@@ -43,6 +43,10 @@ type OnChainGatewayConfig struct {
 	// Now stamps payments with the time the gateway handles them, or a confirmed payment
 	// with its block's timestamp when that is earlier; nil means time.Now.
 	Now func() time.Time
+	// BlockTimeOffset, when set, is added to block timestamps before they are compared with
+	// Now. Set it when Now runs ahead of the wall clock that miners stamp blocks with (as a
+	// test or development clock moved forward does); nil means no offset.
+	BlockTimeOffset func() time.Duration
 	// Logger receives the gateway's and the tracker's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -55,6 +59,7 @@ type OnChainGateway struct {
 	gapLimit    uint32
 	tracker     *bitcoin.Tracker
 	now         func() time.Time
+	blockOffset func() time.Duration
 	logger      *slog.Logger
 
 	addresses *addressLookahead
@@ -85,6 +90,7 @@ func NewOnChainGateway(config OnChainGatewayConfig) (*OnChainGateway, error) {
 		accountName: config.AccountName,
 		gapLimit:    config.GapLimit,
 		now:         config.Now,
+		blockOffset: config.BlockTimeOffset,
 		logger:      config.Logger,
 
 		unwatchInterval: defaultUnwatchInterval,
@@ -216,6 +222,9 @@ func (g *OnChainGateway) handleEvent(ctx context.Context, event bitcoin.PaymentE
 		return errors.New("on-chain gateway: payment event before Run")
 	}
 	g.watches.observe(event)
+	if g.blockOffset != nil && !event.BlockTime.IsZero() {
+		event.BlockTime = event.BlockTime.Add(g.blockOffset())
+	}
 	return sink.HandlePayment(ctx, PaymentUpdate{
 		Destination: event.WatchID,
 		Payment:     paymentFromEvent(event, g.now()),

@@ -94,10 +94,15 @@ func openStack(ctx context.Context, cfg *fileConfig, opts stackOptions,
 	if cursors == nil {
 		cursors = billing.StoreCursor{Store: s.store, Name: "bitcoin-" + s.network.Name}
 	}
-	s.gateway, err = billing.NewOnChainGateway(billing.OnChainGatewayConfig{
+	gatewayConfig := billing.OnChainGatewayConfig{
 		Account: account, Source: s.source, Cursors: cursors, Depth: cfg.Node.Depth,
 		GapLimit: cfg.GapLimit, Now: s.clock.Now, Logger: logger.With("part", "gateway"),
-	})
+	}
+	// Dev mode's clock runs ahead of the wall clock that regtest blocks are stamped with.
+	if offset, ok := s.clock.(interface{ offset() time.Duration }); ok {
+		gatewayConfig.BlockTimeOffset = offset.offset
+	}
+	s.gateway, err = billing.NewOnChainGateway(gatewayConfig)
 	if err != nil {
 		return nil, fmt.Errorf("payment gateway: %w", err)
 	}
