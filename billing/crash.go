@@ -1,9 +1,6 @@
 package billing
 
-import (
-	"os"
-	"syscall"
-)
+import "os"
 
 // CrashEnvVariable names the environment variable that makes the process kill itself with
 // SIGKILL when it reaches the named crash point. The crash tests set it, restart the service
@@ -40,7 +37,10 @@ var crashAtPoint = os.Getenv(CrashEnvVariable)
 // asked for this point.
 func crashPoint(name string) {
 	if crashAtPoint != "" && crashAtPoint == name {
-		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		// On Unix, Kill sends SIGKILL; on Windows it calls TerminateProcess.
+		if self, err := os.FindProcess(os.Getpid()); err == nil {
+			_ = self.Kill()
+		}
 		select {} // the signal is delivered asynchronously; never continue past the point
 	}
 }
