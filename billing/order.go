@@ -14,6 +14,8 @@ import (
 	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/chaincfg"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/instars/instars/metering"
 )
 
 // OrderPayload is the JSON a customer signs and encrypts to the server to order an instance
@@ -21,6 +23,7 @@ import (
 //
 //	{
 //	  "plan": "small-1d",
+//	  "units": 3,
 //	  "ssh_public_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA... alice@laptop",
 //	  "refund_address": "bc1q...",
 //	  "nonce": "3q2mUOkFcIhbhA0yXQjbpg",
@@ -28,13 +31,18 @@ import (
 //	  "extends_lease": "lease-7f3a"
 //	}
 //
-// refund_address and extends_lease are optional. ParseOrderPayload rejects unknown or
-// repeated fields, so a field a newer client adds is never silently ignored.
+// units, refund_address and extends_lease are optional, and so is ssh_public_key in an
+// order that extends a lease. ParseOrderPayload rejects unknown or repeated fields, so a
+// field a newer client adds is never silently ignored.
 type OrderPayload struct {
 	// Plan is the plan's identifier.
 	Plan string `json:"plan"`
-	// SSHPublicKey is one line in OpenSSH authorized_keys format.
-	SSHPublicKey string `json:"ssh_public_key"`
+	// Units is how many of the plan's billing units the order buys; zero (or absent) means
+	// the plan's MinUnits. UnitsFor checks it against the plan.
+	Units int64 `json:"units,omitempty"`
+	// SSHPublicKey is one line in OpenSSH authorized_keys format. An order that extends a
+	// lease may leave it out, because the instance keeps the lease's key.
+	SSHPublicKey string `json:"ssh_public_key,omitempty"`
 	// RefundAddress is the address on the server's network that refunds and overpayments
 	// are sent to.
 	RefundAddress string `json:"refund_address,omitempty"`
@@ -82,9 +90,11 @@ var ErrInvalidOrder = errors.New("billing: invalid order")
 
 // ParseOrderPayload decodes and checks an order payload. The payload must be one JSON object
 // of at most MaxOrderPayloadSize bytes with no unknown or repeated fields. It must name a
-// plan, carry a valid SSH public key and a nonce of 16 to 128 base64url characters, and have
-// a creation time within the allowed window. A refund address, when given, must belong to
-// the network.
+// plan, carry a nonce of 16 to 128 base64url characters, and have a creation time within the
+// allowed window. It must carry a valid SSH public key unless it extends a lease, and then a
+// key it carries must still be valid. Units, when given, must be positive; whether the plan
+// sells that many is checked by UnitsFor. A refund address, when given, must belong to the
+// network.
 func ParseOrderPayload(data []byte, opts OrderParseOptions) (OrderPayload, error) {
 	var p OrderPayload
 	if len(data) > MaxOrderPayloadSize {
@@ -117,7 +127,7 @@ func ParseOrderPayload(data []byte, opts OrderParseOptions) (OrderPayload, error
 }
 
 // orderPayloadFields lists OrderPayload's JSON field names, spelled exactly.
-var orderPayloadFields = map[string]bool{"plan": true, "ssh_public_key": true,
+var orderPayloadFields = map[string]bool{"plan": true, "units": true, "ssh_public_key": true,
 	"refund_address": true, "nonce": true, "created_at": true, "extends_lease": true}
 
 // checkObjectKeys rejects anything but a JSON object, a key that is not one of the payload's
@@ -142,7 +152,7 @@ func checkObjectKeys(data []byte) error {
 		}
 		key, _ := tok.(string)
 		if !orderPayloadFields[key] {
-			return fmt.Errorf("unknown field %q: expected plan, ssh_public_key, "+
+			return fmt.Errorf("unknown field %q: expected plan, units, ssh_public_key, "+
 				"refund_address, nonce, created_at or extends_lease", key)
 		}
 		if seen[key] {
@@ -162,8 +172,14 @@ func (p *OrderPayload) validate(opts OrderParseOptions) error {
 		return fmt.Errorf("invalid plan %q: expected 1 to 64 letters, digits, '.', '_' or '-'",
 			p.Plan)
 	}
-	if err := checkSSHPublicKey(p.SSHPublicKey); err != nil {
-		return err
+	if p.Units < 0 {
+		return fmt.Errorf("invalid units %d: expected a positive number of the plan's "+
+			"billing units, or none for the plan's minimum", p.Units)
+	}
+	if p.SSHPublicKey != "" || p.ExtendsLease == "" {
+		if err := checkSSHPublicKey(p.SSHPublicKey); err != nil {
+			return err
+		}
 	}
 	if p.RefundAddress != "" {
 		if err := checkRefundAddress(p.RefundAddress, opts.Network); err != nil {
@@ -180,9 +196,24 @@ func (p *OrderPayload) validate(opts OrderParseOptions) error {
 	return checkCreatedAt(p.CreatedAt, opts)
 }
 
+// UnitsFor returns how many billing units of plan the order buys: Units, or the plan's
+// MinUnits when Units is zero. A count outside the plan's MinUnits to MaxUnits returns an
+// error wrapping ErrInvalidOrder that names the range.
+func (p OrderPayload) UnitsFor(plan metering.Plan) (int64, error) {
+	if p.Units == 0 {
+		return plan.MinUnits, nil
+	}
+	if p.Units < plan.MinUnits || p.Units > plan.MaxUnits {
+		return 0, fmt.Errorf("%w: invalid units %d for plan %s: expected %d to %d (%s each)",
+			ErrInvalidOrder, p.Units, plan.ID, plan.MinUnits, plan.MaxUnits, plan.Unit)
+	}
+	return p.Units, nil
+}
+
 func checkSSHPublicKey(line string) error {
 	if line == "" {
-		return errors.New("missing ssh_public_key")
+		return errors.New("missing ssh_public_key: an order for a new instance needs the " +
+			"SSH public key to install on it")
 	}
 	if strings.ContainsAny(line, "\r\n") {
 		return errors.New("invalid ssh_public_key: expected a single line")

@@ -63,6 +63,15 @@ func TestParseOrderPayloadAcceptsValid(t *testing.T) {
 	}
 }
 
+// withoutKeyOrLease encodes a valid payload for a new instance that lacks its SSH key.
+func withoutKeyOrLease(t *testing.T) []byte {
+	t.Helper()
+	fields := validPayload()
+	delete(fields, "ssh_public_key")
+	delete(fields, "extends_lease")
+	return encodePayload(t, fields)
+}
+
 func TestParseOrderPayloadRejects(t *testing.T) {
 	with := func(key string, value any) []byte {
 		fields := validPayload()
@@ -95,7 +104,7 @@ func TestParseOrderPayloadRejects(t *testing.T) {
 		{"too large", with("plan", strings.Repeat("a", MaxOrderPayloadSize)), "bytes"},
 		{"missing plan", with("plan", nil), "invalid plan"},
 		{"plan with space", with("plan", "small 1d"), "invalid plan"},
-		{"missing ssh key", with("ssh_public_key", nil), "missing ssh_public_key"},
+		{"missing ssh key", withoutKeyOrLease(t), "missing ssh_public_key"},
 		{"garbage ssh key", with("ssh_public_key", "ssh-ed25519 AAAA"), "ssh_public_key"},
 		{"two ssh keys", with("ssh_public_key", testSSHKey+"\n"+testSSHKey), "single line"},
 		{"ssh key options", with("ssh_public_key", `command="sh" `+testSSHKey), "options"},
