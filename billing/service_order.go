@@ -44,8 +44,10 @@ func (s *Service) SubmitOrder(ctx context.Context, envelope []byte, customerKey 
 	if !ok {
 		return nil, fmt.Errorf("%w: unknown plan %q", ErrInvalidOrder, order.Payload.Plan)
 	}
-	// NOTE: the order payload has no unit count, so an order buys the plan's minimum.
-	units := plan.MinUnits
+	units, err := order.Payload.UnitsFor(plan)
+	if err != nil {
+		return nil, err
+	}
 	price, rate, amount, err := s.quote(ctx, plan, units)
 	if err != nil {
 		return nil, err
@@ -110,7 +112,8 @@ func (s *Service) SubmitOrder(ctx context.Context, envelope []byte, customerKey 
 }
 
 // Extend is SubmitOrder for an order that must extend a lease: its payload names the lease in
-// extends_lease. Paying the returned invoice adds the plan's time to the lease.
+// extends_lease and may leave out the SSH key. Paying the returned invoice adds the time of
+// the order's units to the lease.
 func (s *Service) Extend(ctx context.Context, envelope []byte, customerKey *pgp.PublicKey) (
 	*Invoice, error,
 ) {
