@@ -28,7 +28,8 @@ func init() {
 	commands["plans"] = command{summary: "list the server's plans", usage: "plans",
 		run: runPlans}
 	commands["order"] = command{summary: "sign, encrypt and submit an order; prints the invoice",
-		usage: "order --plan ID --ssh-key FILE [--refund-address ADDR]", run: runOrder}
+		usage: "order --plan ID --ssh-key FILE [--units N] [--refund-address ADDR]",
+		run:   runOrder}
 	commands["invoice"] = command{summary: "show an invoice with its payment URI and QR code",
 		usage: "invoice ID", run: runInvoice}
 	commands["follow"] = command{summary: "follow an invoice until its instance runs",
@@ -38,7 +39,7 @@ func init() {
 		summary: "fetch, decrypt and verify a lease's credentials",
 		usage:   "credentials LEASE [--armored]", run: runCredentials}
 	commands["extend"] = command{summary: "order more time for a lease; prints the invoice",
-		usage: "extend LEASE --ssh-key FILE [--units N]", run: runExtend}
+		usage: "extend LEASE [--units N]", run: runExtend}
 }
 
 // plan is the part of a server's plan the client shows.
@@ -49,6 +50,8 @@ type plan struct {
 	ImageID       string `json:"image_id"`
 	Unit          string `json:"unit"`
 	PriceText     string `json:"price_text"`
+	MinUnits      int64  `json:"min_units"`
+	MaxUnits      int64  `json:"max_units"`
 	UnitsPerOrder int64  `json:"units_per_order"`
 	Duration      string `json:"duration"`
 }
@@ -185,18 +188,22 @@ func runPlans(ctx context.Context, c *client, args []string) error {
 		return err
 	}
 	table := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(table, "PLAN\tNAME\tTYPE\tPRICE\tONE ORDER BUYS")
+	fmt.Fprintln(table, "PLAN\tNAME\tTYPE\tPRICE\tUNITS PER ORDER (--units)")
 	for _, p := range body.Plans {
-		fmt.Fprintf(table, "%s\t%s\t%s\t%s\t%d %s (%s)\n", p.ID, p.Name,
-			p.InstanceType, p.PriceText+"/"+p.Unit, p.UnitsPerOrder, p.Unit, p.Duration)
+		fmt.Fprintf(table, "%s\t%s\t%s\t%s\t%d to %d %s, default %d (%s)\n", p.ID, p.Name,
+			p.InstanceType, p.PriceText+"/"+p.Unit, p.MinUnits, p.MaxUnits, p.Unit,
+			p.UnitsPerOrder, p.Duration)
 	}
 	return table.Flush()
 }
 
-// orderPayload is the order JSON the customer signs.
+// orderPayload is the order JSON the customer signs. An extension carries no SSH key: the
+// instance keeps the lease's. Units zero is left out, and the server then sells the plan's
+// minimum.
 type orderPayload struct {
 	Plan          string    `json:"plan"`
-	SSHPublicKey  string    `json:"ssh_public_key"`
+	Units         int64     `json:"units,omitempty"`
+	SSHPublicKey  string    `json:"ssh_public_key,omitempty"`
 	RefundAddress string    `json:"refund_address,omitempty"`
 	Nonce         string    `json:"nonce"`
 	CreatedAt     time.Time `json:"created_at"`
@@ -246,6 +253,8 @@ func runOrder(ctx context.Context, c *client, args []string) error {
 	sshKey := flags.String("ssh-key", "", "your SSH public key file, such as "+
 		"~/.ssh/id_ed25519.pub")
 	refund := flags.String("refund-address", "", "where an overpayment or refund goes")
+	units := flags.Int64("units", 0, "billing units to buy, within the plan's range "+
+		"(see `instars-client plans`); default the plan's minimum")
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
@@ -255,12 +264,15 @@ func runOrder(ctx context.Context, c *client, args []string) error {
 	if *planID == "" {
 		return errors.New("missing --plan: `instars-client plans` lists them")
 	}
+	if *units < 0 {
+		return fmt.Errorf("invalid --units %d: expected a positive number", *units)
+	}
 	line, err := readSSHKey(*sshKey)
 	if err != nil {
 		return err
 	}
-	return c.submit(ctx, "/api/v1/orders", orderPayload{Plan: *planID, SSHPublicKey: line,
-		RefundAddress: *refund})
+	return c.submit(ctx, "/api/v1/orders", orderPayload{Plan: *planID, Units: *units,
+		SSHPublicKey: line, RefundAddress: *refund})
 }
 
 func (c *client) getInvoice(ctx context.Context, id string) (invoice, error) {
@@ -475,40 +487,23 @@ func runCredentials(ctx context.Context, c *client, args []string) error {
 
 func runExtend(ctx context.Context, c *client, args []string) error {
 	flags := newFlags(c, "extend")
-	units := flags.Int64("units", 0, "billing units to buy; one order buys the plan's "+
-		"minimum, so leave it unset or give that number")
-	sshKey := flags.String("ssh-key", "", "your SSH public key file; every order, "+
-		"extensions too, carries one")
+	units := flags.Int64("units", 0, "billing units to add, within the plan's range "+
+		"(see `instars-client plans`); default the plan's minimum")
 	id, err := oneArgument(flags, args, "lease ID")
 	if err != nil {
 		return err
 	}
-	line, err := readSSHKey(*sshKey)
-	if err != nil {
-		return err
+	if *units < 0 {
+		return fmt.Errorf("invalid --units %d: expected a positive number", *units)
 	}
 	var l lease
 	if err := c.do(ctx, http.MethodGet, "/api/v1/leases/"+url.PathEscape(id), nil,
 		&l); err != nil {
 		return err
 	}
-	if *units != 0 {
-		var body struct {
-			Plans []plan `json:"plans"`
-		}
-		if err := c.do(ctx, http.MethodGet, "/api/v1/plans", nil, &body); err != nil {
-			return err
-		}
-		for _, p := range body.Plans {
-			if p.ID == l.Plan && p.UnitsPerOrder != *units {
-				return fmt.Errorf("invalid --units %d: an order of plan %s buys %d %s; "+
-					"extend once per %d %s", *units, p.ID, p.UnitsPerOrder, p.Unit,
-					p.UnitsPerOrder, p.Unit)
-			}
-		}
-	}
+	// The server checks units against the plan and names the allowed range.
 	return c.submit(ctx, "/api/v1/leases/"+url.PathEscape(id)+"/extend",
-		orderPayload{Plan: l.Plan, SSHPublicKey: line, ExtendsLease: l.ID})
+		orderPayload{Plan: l.Plan, Units: *units, ExtendsLease: l.ID})
 }
 
 // readSSHKey reads an SSH public key file, refusing a private key.

@@ -4,11 +4,11 @@
 //
 //	instars-client keygen --out customer.asc
 //	instars-client plans
-//	instars-client --key customer.asc order --plan small-hour --ssh-key ~/.ssh/id_ed25519.pub
+//	instars-client --key customer.asc order --plan small-hour --units 3 --ssh-key ~/.ssh/id_ed25519.pub
 //	instars-client invoice INVOICE
 //	instars-client --key customer.asc follow INVOICE
 //	instars-client --key customer.asc credentials LEASE
-//	instars-client --key customer.asc extend LEASE
+//	instars-client --key customer.asc extend LEASE --units 2
 //
 // The key is an armored private key file (--key, or INSTARS_KEY), or a key in the GnuPG
 // keyring used through the gpg command (--local-user). The server is --server, or

@@ -243,8 +243,15 @@ func TestDevModeEndToEnd(t *testing.T) {
 	}
 	dev.runClient(t, false, "order", "--plan", "small-hour", "--ssh-key", "id.pub")
 
+	out = dev.runClient(t, false, "--key", "customer.asc", "order", "--plan", "small-hour",
+		"--units", "721", "--ssh-key", "id.pub")
+	if !strings.Contains(out, "units") || !strings.Contains(out, "720") {
+		t.Errorf("ordering too many units does not name the allowed range:\n%s", out)
+	}
+
+	// Two hours of small-hour at 25 000 sat an hour.
 	out = dev.runClient(t, true, "--key", "customer.asc", "order", "--plan", "small-hour",
-		"--ssh-key", "id.pub")
+		"--units", "2", "--ssh-key", "id.pub")
 	match := invoicePattern.FindStringSubmatch(out)
 	if match == nil {
 		t.Fatalf("order printed no invoice ID:\n%s", out)
@@ -252,6 +259,11 @@ func TestDevModeEndToEnd(t *testing.T) {
 	invoiceID := match[1]
 	if !strings.Contains(out, "bitcoin:bcrt1") {
 		t.Errorf("order printed no BIP21 URI:\n%s", out)
+	}
+	var ordered invoiceJSON
+	dev.getJSON(t, "/api/v1/invoices/"+invoiceID, &ordered)
+	if ordered.AmountSat != 50_000 {
+		t.Errorf("two units cost %d sat, want 50000", ordered.AmountSat)
 	}
 
 	// Pay, then confirm: the dev policy requires two confirmations.
@@ -292,15 +304,28 @@ func TestDevModeEndToEnd(t *testing.T) {
 	}
 
 	checkWebhooks(t, dev)
+	var lease leaseJSON
+	dev.getJSON(t, "/api/v1/leases/"+leaseID, &lease)
+	if lease.StartedAt == nil || lease.EndsAt == nil ||
+		lease.EndsAt.Sub(*lease.StartedAt) != 2*time.Hour {
+		t.Fatalf("lease of two units runs from %v to %v, want two hours", lease.StartedAt,
+			lease.EndsAt)
+	}
+	ends := *lease.EndsAt
+	extendLease(t, dev, leaseID, 3, 75_000)
+	dev.getJSON(t, "/api/v1/leases/"+leaseID, &lease)
+	if lease.EndsAt == nil || lease.EndsAt.Sub(ends) != 3*time.Hour {
+		t.Errorf("extending by three units moved the end from %v to %v, want three hours",
+			ends, lease.EndsAt)
+	}
 
-	// Past the paid hour and its ten-minute grace, the instance must be terminated.
-	dev.post(t, "/api/v1/dev/advance?by=75m")
+	// Past the five paid hours and the ten-minute grace, the instance must be terminated.
+	dev.post(t, "/api/v1/dev/advance?by=315m")
 	waitFor(t, "the instance's termination", time.Minute, func() bool {
 		instances := dev.emulatorInstances(t, leaseID)
 		return len(instances) == 1 && (instances[0].State == "terminated" ||
 			instances[0].State == "shutting-down")
 	})
-	var lease leaseJSON
 	waitFor(t, "the lease's end", time.Minute, func() bool {
 		dev.getJSON(t, "/api/v1/leases/"+leaseID, &lease)
 		return lease.Status == "ended"
@@ -309,12 +334,40 @@ func TestDevModeEndToEnd(t *testing.T) {
 		t.Errorf("lease metering state = %q, want terminated", lease.State)
 	}
 	// An ended lease cannot be extended.
-	out = dev.runClient(t, false, "--key", "customer.asc", "extend", leaseID, "--ssh-key",
-		"id.pub")
+	out = dev.runClient(t, false, "--key", "customer.asc", "extend", leaseID)
 	if !strings.Contains(out, "cannot be extended") {
 		t.Errorf("extending an ended lease: %s", out)
 	}
 	fmt.Fprintln(os.Stderr, "end-to-end flow passed for", invoiceID, leaseID)
+}
+
+// extendLease extends a running lease by units with the client, which sends no SSH key, and
+// pays and confirms the invoice, which must cost amountSat. The settlement applies the
+// extension in the same transaction.
+func extendLease(t *testing.T, dev *devProcess, leaseID string, units, amountSat int64) {
+	t.Helper()
+	out := dev.runClient(t, true, "--key", "customer.asc", "extend", leaseID, "--units",
+		fmt.Sprint(units))
+	match := invoicePattern.FindStringSubmatch(out)
+	if match == nil {
+		t.Fatalf("extend printed no invoice ID:\n%s", out)
+	}
+	var inv invoiceJSON
+	dev.getJSON(t, "/api/v1/invoices/"+match[1], &inv)
+	if inv.AmountSat != amountSat {
+		t.Errorf("extending by %d units costs %d sat, want %d", units, inv.AmountSat,
+			amountSat)
+	}
+	dev.post(t, "/api/v1/dev/invoices/"+inv.ID+"/pay")
+	waitFor(t, "the extension payment in the mempool", 30*time.Second, func() bool {
+		dev.getJSON(t, "/api/v1/invoices/"+inv.ID, &inv)
+		return inv.State == "Processing"
+	})
+	dev.post(t, "/api/v1/dev/mine?blocks=2")
+	waitFor(t, "the extension's settlement", time.Minute, func() bool {
+		dev.getJSON(t, "/api/v1/invoices/"+inv.ID, &inv)
+		return inv.State == "Settled"
+	})
 }
 
 func TestClientReportsUnreachableServer(t *testing.T) {

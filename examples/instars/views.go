@@ -15,7 +15,8 @@ type planJSON struct {
 	metering.Plan
 	// PriceText is the price of one unit for people, such as "20000 sat" or "5.00 USD".
 	PriceText string `json:"price_text"`
-	// UnitsPerOrder is how many units one order buys: the plan's minimum.
+	// UnitsPerOrder is how many units an order without units buys: the plan's minimum.
+	// Duration is the paid time those units buy.
 	UnitsPerOrder int64  `json:"units_per_order"`
 	Duration      string `json:"duration"`
 }
