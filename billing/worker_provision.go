@@ -67,8 +67,7 @@ func (w *provisionWorker) Work(ctx context.Context, job *river.Job[provisionArgs
 	inst, err := s.cfg.Provisioner.Launch(ctx, LaunchRequest{
 		LeaseID: l.ID, OrderID: l.OrderID, Attempt: l.launchAttempts, ImageID: plan.ImageID,
 		InstanceType: plan.InstanceType, SSHPublicKey: l.sshPublicKey,
-		// The paid time starts once the instance runs, so this is an estimate for the tag.
-		PaidUntil: s.clock.Now().Add(time.Duration(l.Meter.PaidSeconds()) * time.Second),
+		PaidUntil: launchPaidUntil(l),
 	})
 	if err != nil {
 		s.logger.Warn("launch failed", "lease_id", l.ID, "attempt", job.Attempt,
@@ -240,4 +239,17 @@ func (s *Service) sealCredentials(ctx context.Context, tx *serviceTx, l *Lease) 
 	}
 	l.credentials = string(sealed)
 	return nil
+}
+
+// launchPaidUntil returns the paid-until time a launch tags the instance with: the lease's
+// creation plus its first purchase. It is an estimate, because the paid time starts only once
+// the instance runs, and tagPaidUntil replaces it then. It must not depend on the clock or on
+// later extensions: a repeated launch of the same attempt has to send the same tags, or EC2
+// rejects it under the client token with IdempotentParameterMismatch.
+func launchPaidUntil(l *Lease) time.Time {
+	var seconds int64
+	if len(l.Meter.Extensions) > 0 {
+		seconds = l.Meter.Extensions[0].Seconds
+	}
+	return l.CreatedAt.Add(time.Duration(seconds) * time.Second)
 }
