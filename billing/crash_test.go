@@ -266,12 +266,16 @@ func (h *crashHarness) call(method, path string) ([]byte, error) {
 		req, _ := http.NewRequest(method, "http://"+h.addr+path, nil)
 		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
-			body, _ := io.ReadAll(resp.Body)
+			var body []byte
+			body, err = io.ReadAll(resp.Body)
 			_ = resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				return nil, fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, body)
+			if err == nil {
+				if resp.StatusCode != http.StatusOK {
+					return nil, fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, body)
+				}
+				return body, nil
 			}
-			return body, nil
+			// The child was killed while it sent the reply: restart it as below.
 		}
 		// Wait for the exit to be reaped, then restart.
 		select {
