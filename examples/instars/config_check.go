@@ -308,9 +308,20 @@ func (c *fileConfig) validatePolicy() []problem {
 		return []problem{{"confirmations", err.Error()}}
 	}
 	var out []problem
-	if c.Node.Depth > 0 && c.Confirmations.Depth > c.Node.Depth {
+	// The tracker stops reporting a payment at its follow depth, so a policy asking for more
+	// confirmations could never settle. The tracker's default depth is 6.
+	followDepth := c.Node.Depth
+	if followDepth <= 0 {
+		followDepth = 6
+	}
+	if c.Confirmations.Depth > followDepth {
 		out = append(out, problem{"confirmations.depth", fmt.Sprintf("%d is deeper than "+
-			"node.depth %d, the depth the tracker follows", c.Confirmations.Depth, c.Node.Depth)})
+			"node.depth %d, the depth the tracker follows", c.Confirmations.Depth, followDepth)})
+	}
+	if c.Confirmations.HighValueDepth > followDepth {
+		out = append(out, problem{"confirmations.high_value_depth", fmt.Sprintf("%d is deeper "+
+			"than node.depth %d, the depth the tracker follows", c.Confirmations.HighValueDepth,
+			followDepth)})
 	}
 	if c.Invoices.Expiry < 0 || c.Invoices.Monitoring < 0 {
 		out = append(out, problem{"invoices", "durations must not be negative"})

@@ -241,3 +241,16 @@ func TestProblemCountSingular(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigCheckDepthBeyondTracker(t *testing.T) {
+	cfg, _ := exampleWithFiles(t)
+	cfg.Node.Depth = 0
+	cfg.Confirmations.HighValueDepth = 7
+	text := ""
+	for _, p := range cfg.validate() {
+		text += p.String() + "\n"
+	}
+	if !strings.Contains(text, "confirmations.high_value_depth: 7 is deeper than node.depth 6") {
+		t.Errorf("problems lack the high-value depth beyond the tracker's default:\n%s", text)
+	}
+}
