@@ -16,7 +16,7 @@ import (
 	"github.com/instars/instars/pgp"
 )
 
-// client talks to one InStaRS server on behalf of one customer.
+// client is an API client for one InStaRS server, acting for one customer.
 type client struct {
 	server         string
 	keyFile        string
@@ -33,7 +33,7 @@ type apiError struct {
 	Code  string `json:"code"`
 }
 
-// errServer is a refusal from the server, with its message.
+// errServer is an error response from the server, with its status and message.
 type errServer struct {
 	status  int
 	message string
@@ -41,7 +41,7 @@ type errServer struct {
 }
 
 func (e *errServer) Error() string {
-	return fmt.Sprintf("the server answered %d %s: %s", e.status, http.StatusText(e.status),
+	return fmt.Sprintf("the server responded %d %s: %s", e.status, http.StatusText(e.status),
 		e.message)
 }
 
@@ -52,8 +52,8 @@ func (c *client) httpClient() *http.Client {
 	return c.http
 }
 
-// do sends a request and decodes a JSON answer into out, or returns an error that says why
-// the server could not be reached or what it refused.
+// do sends a request and decodes the JSON response into out. Its error explains why the
+// server could not be reached or why it rejected the request.
 func (c *client) do(ctx context.Context, method, path string, body any, out any) error {
 	base, err := url.Parse(c.server)
 	if err != nil || base.Host == "" {
@@ -84,7 +84,7 @@ func (c *client) do(ctx context.Context, method, path string, body any, out any)
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	if err != nil {
-		return fmt.Errorf("reading the answer of %s: %w", c.server, err)
+		return fmt.Errorf("reading the response from %s: %w", c.server, err)
 	}
 	if resp.StatusCode >= 300 {
 		var e apiError
@@ -105,7 +105,7 @@ func (c *client) do(ctx context.Context, method, path string, body any, out any)
 		return nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("the answer of %s is not the expected JSON: %w", c.server, err)
+		return fmt.Errorf("the response from %s is not the expected JSON: %w", c.server, err)
 	}
 	return nil
 }

@@ -148,7 +148,7 @@ func runKeygen(ctx context.Context, c *client, args []string) error {
 		return errors.New("missing --out: give the file to write the key to")
 	}
 	if _, err := os.Stat(*out); err == nil {
-		return fmt.Errorf("%s exists; choose another --out, so no key is overwritten", *out)
+		return fmt.Errorf("%s already exists: choose another --out so no key is overwritten", *out)
 	}
 	var passphrase []byte
 	if *passphraseFile != "" {
@@ -197,8 +197,8 @@ func runPlans(ctx context.Context, c *client, args []string) error {
 	return table.Flush()
 }
 
-// orderPayload is the order JSON the customer signs. An extension carries no SSH key: the
-// instance keeps the lease's. Units zero is left out, and the server then sells the plan's
+// orderPayload is the order JSON the customer signs. An extension carries no SSH key because
+// the instance keeps the lease's key. A zero Units is omitted, so the server sells the plan's
 // minimum.
 type orderPayload struct {
 	Plan          string    `json:"plan"`
@@ -370,7 +370,7 @@ func runFollow(ctx context.Context, c *client, args []string) error {
 			return false, nil
 		})
 	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("gave up after %s; the invoice is still %s", *timeout, last)
+		return fmt.Errorf("timed out after %s: the invoice is still %s", *timeout, last)
 	}
 	if err != nil {
 		return err
@@ -506,7 +506,7 @@ func runExtend(ctx context.Context, c *client, args []string) error {
 		orderPayload{Plan: l.Plan, Units: *units, ExtendsLease: l.ID})
 }
 
-// readSSHKey reads an SSH public key file, refusing a private key.
+// readSSHKey reads an SSH public key file and rejects a private key.
 func readSSHKey(path string) (string, error) {
 	if path == "" {
 		return "", errors.New("missing --ssh-key: give your SSH public key file")

@@ -57,7 +57,7 @@ type invoiceJSON struct {
 	// LatePaymentHeld marks an invoice paid after its expiry that waits for the operator
 	// to accept it (the lease starts or is extended) or decline it (a refund is recorded).
 	LatePaymentHeld bool `json:"late_payment_held"`
-	// Message says in words where the invoice stands and what happens next.
+	// Message is the invoice's current status and next step, in plain words.
 	Message string `json:"message"`
 }
 
@@ -168,7 +168,7 @@ func (s *stack) invoiceView(ctx context.Context, inv *billing.Invoice) (invoiceJ
 	return v, nil
 }
 
-// invoiceMessage says where the invoice stands, in the words a customer understands.
+// invoiceMessage describes the invoice's status in words a customer understands.
 func invoiceMessage(v invoiceJSON) string {
 	switch v.State {
 	case billing.StateProcessing.String():

@@ -6,8 +6,8 @@
   var id = live.getAttribute("data-invoice");
   var countdown = document.getElementById("countdown");
   var expires = Date.parse(live.getAttribute("data-expires"));
-  // Until the first live update, the page's own markup says where the server's clock
-  // stands: the countdown starts from its seconds left, not from the browser's clock.
+  // Until the first live update, the page's markup provides the server's clock. The
+  // countdown starts from the server's seconds left, not from the browser's clock.
   var skew = countdown ?
     expires - Date.now() - Number(countdown.getAttribute("data-seconds")) * 1000 : 0;
   var final = live.getAttribute("data-final") === "true";
@@ -31,7 +31,8 @@
     var progress = document.getElementById("confprogress");
     progress.max = inv.required_confirmations;
     progress.value = Math.min(inv.confirmations, inv.required_confirmations);
-    // After a part payment the URI asks for the rest: show it and redraw the QR code.
+    // After a partial payment the URI requests the remaining amount, so show it and redraw
+    // the QR code.
     var uri = document.getElementById("paymenturi");
     if (uri && inv.payment_uri && uri.getAttribute("href") !== inv.payment_uri) {
       uri.setAttribute("href", inv.payment_uri);
