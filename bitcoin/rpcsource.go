@@ -106,7 +106,7 @@ type RPCSource struct {
 	// again.
 	ws *rpcclient.Client
 	// subscribers maps the queue of each subscription, which receives pushed notifications,
-	// to the channel that tells its poller to replay the mempool after the websocket
+	// to the channel that signals its poller to replay the mempool after the websocket
 	// reconnected.
 	mu          sync.Mutex
 	subscribers map[*updateQueue]chan struct{}
@@ -114,8 +114,9 @@ type RPCSource struct {
 	connects int
 }
 
-// DialRPC checks that the node accepts the credentials given and returns a source for it. For btcd it also opens the websocket for notifications. The error says whether the
-// node was unreachable or rejected the credentials, and where.
+// DialRPC checks that the node accepts the credentials given and returns a source for it.
+// For btcd it also opens the websocket for notifications. The error states whether the node
+// was unreachable or rejected the credentials, and where.
 func DialRPC(ctx context.Context, cfg RPCSourceConfig) (*RPCSource, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {

@@ -66,7 +66,7 @@ func (c TrackerConfig) withDefaults() (TrackerConfig, error) {
 // happens to a matching output is reported as PaymentEvents until it reaches the depth.
 //
 // The cost of a block is one set lookup per output and one per input, whatever the number
-// of watched scripts; the tracker makes no per-address calls to the node.
+// of watched scripts. The tracker makes no per-address calls to the node.
 //
 // # Restarts
 //
@@ -90,7 +90,7 @@ type Tracker struct {
 	saved    BlockID
 	txs      map[chainhash.Hash]*trackedTx
 	spenders map[wire.OutPoint]chainhash.Hash
-	// signalling holds unconfirmed transactions seen to signal RBF, so that a payment
+	// signalling contains unconfirmed transactions seen to signal RBF, so that a payment
 	// spending one of their outputs inherits the signal.
 	signalling map[chainhash.Hash]struct{}
 	// settled maps transactions no longer followed because they reached Depth or were
@@ -174,7 +174,7 @@ func (t *Tracker) emit(ctx context.Context, event PaymentEvent) error {
 
 // Run follows the chain until ctx ends or the handler fails. It returns ctx.Err() on
 // cancellation, a *ForeignCursorError when the saved cursor is not on the node's chain, and
-// the handler's error, wrapped, otherwise; errors reading the source are logged and retried
+// the handler's error, wrapped, otherwise. Errors reading the source are logged and retried
 // with backoff. Run must not be called twice at once. A later call
 // starts again from the saved cursor and keeps following the unconfirmed payments the
 // earlier one reported, so that one that leaves the mempool meanwhile is reported dropped.

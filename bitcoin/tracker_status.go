@@ -11,8 +11,8 @@ import (
 type trackerStatus struct {
 	mu sync.Mutex
 	// caughtUp is the tip the last sync reached once the mempool was scanned since Run
-	// started or the source reconnected; the zero BlockID while catching up, retrying, or
-	// not running.
+	// started or the source reconnected. It is the zero BlockID while catching up,
+	// retrying, or not running.
 	caughtUp BlockID
 }
 
@@ -35,8 +35,8 @@ func (s *trackerStatus) get() BlockID {
 // false, when the node's tip cannot be read. It is safe to call at any time.
 //
 // A consumer that decides something from the absence of a payment, such as expiring an
-// invoice, should wait until Synced is true: a payment made while the tracker or its node
-// was down is only reported once it has caught up.
+// invoice, should wait until Synced is true. A payment made while the tracker or its node
+// was down is only reported once the tracker has caught up.
 func (t *Tracker) Synced(ctx context.Context) (bool, error) {
 	reached := t.status.get()
 	if reached == (BlockID{}) {
@@ -51,8 +51,8 @@ func (t *Tracker) Synced(ctx context.Context) (bool, error) {
 
 // scanMempool handles every transaction in the node's mempool that the tracker does not
 // follow yet. The source replays the mempool through Subscribe as well, but the tracker
-// cannot tell when that replay ends; its own scan marks the point from which Synced may
-// report true. It returns whether a transaction replaced a followed one.
+// cannot detect when that replay ends, so its own scan marks the point from which Synced
+// may report true. It returns whether a transaction replaced a followed one.
 //
 // NOTE: the scan reads each mempool transaction once more after the source's replay,
 // which on a full mainnet mempool is many node calls at each start and reconnection.

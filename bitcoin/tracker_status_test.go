@@ -15,7 +15,7 @@ import (
 var errNodeDown = errors.New("node unreachable")
 
 // downChain is a fakeChain whose reads fail while down is set, as a node that cannot be
-// reached; its subscription keeps delivering what the test announces.
+// reached. Its subscription keeps delivering what the test announces.
 type downChain struct {
 	*fakeChain
 	down atomic.Bool
@@ -132,7 +132,7 @@ func TestTrackerSyncedAfterCatchUpAndOutage(t *testing.T) {
 		t.Fatal("Synced is true before the mempool payment was reported")
 	}
 
-	// A node that stops answering makes Synced fail at once.
+	// A node that stops responding makes Synced fail at once.
 	chain.down.Store(true)
 	if synced, err := tracker.Synced(ctx); synced || !errors.Is(err, errNodeDown) {
 		t.Fatalf("Synced with the node down = %v, %v; want false and the node's error",
