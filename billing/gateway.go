@@ -34,7 +34,7 @@ type Gateway interface {
 	Run(ctx context.Context, sink PaymentSink) error
 }
 
-// PaymentRequestParams is what a gateway needs to make a payment request.
+// PaymentRequestParams contains the inputs a gateway needs to make a payment request.
 type PaymentRequestParams struct {
 	// InvoiceID is the invoice being paid; Label a short text a wallet may show.
 	InvoiceID string
@@ -45,9 +45,9 @@ type PaymentRequestParams struct {
 	ExpiresAt time.Time
 }
 
-// PaymentRequest is what the customer pays to.
+// PaymentRequest is the payment target presented to the customer.
 type PaymentRequest struct {
-	// Destination is where to pay, unique per invoice: a bitcoin address on chain.
+	// Destination is the payment destination, unique per invoice, such as a bitcoin address.
 	Destination string
 	// URI is the request in the form a wallet opens, such as a BIP21 URI.
 	URI string
@@ -61,8 +61,8 @@ type PaymentRequest struct {
 type PaymentUpdate struct {
 	// Destination is the request's destination the payment pays.
 	Destination string
-	// Payment is the payment's current state; its InvoiceID may be empty, because the
-	// gateway knows destinations rather than invoices.
+	// Payment is the payment's current state. Its InvoiceID may be empty, because the
+	// gateway tracks destinations rather than invoices.
 	Payment Payment
 }
 

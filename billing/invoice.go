@@ -7,8 +7,8 @@ import (
 	"github.com/btcsuite/btcd/btcutil"
 )
 
-// InvoiceState is where an invoice stands in its life, named as BTCPay Server names it so that
-// integrators recognise it: New, Processing, Settled, Expired and Invalid.
+// InvoiceState is the lifecycle state of an invoice. The states are named as BTCPay Server
+// names them so that integrators recognise them: New, Processing, Settled, Expired and Invalid.
 type InvoiceState uint8
 
 // The invoice states. The zero value is not a state, so a forgotten field is caught.
@@ -73,7 +73,7 @@ const (
 	// StatusPaidPartial means something was paid, but less than due after tolerance.
 	StatusPaidPartial AdditionalStatus = 1
 	// StatusPaidOver means more than due was paid; the excess is owed back to the customer.
-	// It takes precedence over PaidLate because it asks the operator to act (refund).
+	// It takes precedence over PaidLate because it requests an operator action (a refund).
 	StatusPaidOver AdditionalStatus = 2
 	// StatusPaidLate means the invoice was paid in full only by payments first seen after
 	// expiry, within the monitoring window.
@@ -114,9 +114,9 @@ const (
 	DefaultMonitoring = 24 * time.Hour
 )
 
-// Invoice asks a customer to pay for an order. The amount, the rate it was converted at, the
-// destination and the policy are fixed when the invoice is made; State, Status, the paid
-// totals and Version change as payments arrive.
+// Invoice is a payment request to a customer for an order. The amount, the rate it was
+// converted at, the destination and the policy are fixed when the invoice is made. State,
+// Status, the paid totals and Version change as payments arrive.
 type Invoice struct {
 	// ID is the invoice's opaque identifier, unique in the store.
 	ID string
@@ -124,14 +124,14 @@ type Invoice struct {
 	OrderID string
 	// Amount is the amount due.
 	Amount btcutil.Amount
-	// Price is what the plan cost in its own currency, and Rate the exchange rate the price
+	// Price is the plan's cost in its own currency, and Rate the exchange rate the price
 	// was converted at. Rate is the zero Rate when the plan is priced in satoshis.
 	Price Price
 	Rate  Rate
 
 	// Method names the gateway that collects the payment (see Gateway.Method).
 	Method string
-	// Destination is where the customer pays: a bitcoin address for the on-chain gateway.
+	// Destination is the payment destination, a bitcoin address for the on-chain gateway.
 	// It is unique in the store.
 	Destination string
 	// PaymentURI is the request in the form a wallet opens, such as a BIP21 URI.
@@ -141,7 +141,7 @@ type Invoice struct {
 	Account         string
 	DerivationIndex uint32
 
-	// Policy says when a payment counts as final, and ToleranceBasisPoints how much less
+	// Policy states when a payment counts as final, and ToleranceBasisPoints how much less
 	// than Amount still counts as paid in full (100 basis points = 1 %).
 	Policy               ConfirmationPolicy
 	ToleranceBasisPoints uint32
@@ -156,7 +156,7 @@ type Invoice struct {
 	State  InvoiceState
 	Status AdditionalStatus
 	// SettlementReverted is set when a settled invoice lost the payments that settled it
-	// (reorganised away or replaced); whatever the invoice paid for must be suspended until
+	// (reorganised away or replaced). Whatever the invoice paid for must be suspended until
 	// it settles again, which clears the flag.
 	SettlementReverted bool
 	// Paid is the sum of the payments that count; Confirmed the part of it that meets the
@@ -164,8 +164,8 @@ type Invoice struct {
 	Paid      btcutil.Amount
 	Confirmed btcutil.Amount
 
-	// UpdatedAt is when the row was last written, and Version counts its writes; updates
-	// name the version they read so that two writers cannot overwrite each other.
+	// UpdatedAt is the time the row was last written, and Version counts its writes.
+	// Updates name the version they read, so two writers cannot overwrite each other.
 	UpdatedAt time.Time
 	Version   int64
 }
@@ -188,7 +188,7 @@ func minimumAccepted(due btcutil.Amount, toleranceBasisPoints uint32) btcutil.Am
 // basisPointsPerUnit is the number of basis points in one whole (100 %).
 const basisPointsPerUnit = 10_000
 
-// PaymentState says whether a payment still pays its invoice.
+// PaymentState reports whether a payment still pays its invoice.
 type PaymentState uint8
 
 // The payment states.
@@ -238,10 +238,10 @@ type Payment struct {
 	// SignalsRBF is set when the transaction or an unconfirmed ancestor signals
 	// replaceability (BIP125), which rules out accepting it at zero confirmations.
 	SignalsRBF bool
-	// State says whether the payment still counts.
+	// State reports whether the payment still counts.
 	State PaymentState
-	// SeenAt is when the payment was first seen, in the mempool or in a block; it decides
-	// whether the payment came in time, late or too late.
+	// SeenAt is the time the payment was first seen, in the mempool or in a block. It
+	// decides whether the payment came in time, late or too late.
 	SeenAt time.Time
 	// UpdatedAt is the time the stored payment last changed.
 	UpdatedAt time.Time

@@ -44,8 +44,8 @@ type OnChainGatewayConfig struct {
 	// with its block's timestamp when that is earlier; nil means time.Now.
 	Now func() time.Time
 	// BlockTimeOffset, when set, is added to block timestamps before they are compared with
-	// Now. Set it when Now runs ahead of the wall clock that miners stamp blocks with (as a
-	// test or development clock moved forward does); nil means no offset.
+	// Now. Set it when Now runs ahead of the wall clock that miners stamp blocks with, as a
+	// test or development clock moved forward does. Nil means no offset.
 	BlockTimeOffset func() time.Duration
 	// Logger receives the gateway's and the tracker's logs; nil discards them.
 	Logger *slog.Logger
@@ -163,9 +163,10 @@ func (g *OnChainGateway) CreatePaymentRequest(ctx context.Context, tx StoreTx,
 
 // Watch adds the request's address to the tracker until the monitoring window that ends at
 // until. Run unwatches it once that window ended (plus two hours for late block
-// timestamps) and every payment to it is final or gone: NextInvoiceState ignores payments
-// first seen after the window, and the tracker follows payments already seen until they
-// reach its depth, so a reorganisation still reaches a settled invoice. Watching an
+// timestamps) and every payment to it is final or gone. This is safe because
+// NextInvoiceState ignores payments first seen after the window. The tracker follows
+// payments already seen until they reach its depth, so a reorganisation still reaches a
+// settled invoice. Watching an
 // address again, as the service does for every open invoice at each sweep, only updates
 // its window.
 //
@@ -233,9 +234,9 @@ func (g *OnChainGateway) handleEvent(ctx context.Context, event bitcoin.PaymentE
 
 // paymentFromEvent maps a tracker event to a Payment handled at the given time.
 //
-// SeenAt is that time, or the block's timestamp when it is earlier, so that a payment
-// confirmed while the server was down counts from its block rather than from when the
-// tracker caught up; the store keeps the earliest SeenAt of all reports.
+// SeenAt is that time, or the block's timestamp when it is earlier. A payment confirmed
+// while the server was down so counts from its block rather than from when the tracker
+// caught up. The store keeps the earliest SeenAt of all reports.
 //
 // NOTE: a miner may set a block's timestamp up to about an hour before the block was found
 // (it need only exceed the median of the previous 11 blocks), so a payment mined just after

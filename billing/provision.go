@@ -14,7 +14,7 @@ type Provisioner interface {
 	// call with the same LeaseID and Attempt returns the instance already launched and
 	// never starts a second one (EC2's ClientToken gives this). When the instance failed
 	// before it ran, the error wraps ErrInstanceFailed and the service retries with the next
-	// Attempt; when the request can never succeed, it wraps ErrLaunchRejected.
+	// Attempt. When the request can never succeed, the error wraps ErrLaunchRejected.
 	Launch(ctx context.Context, req LaunchRequest) (Instance, error)
 	// Terminate terminates the instance (a no-op if it is already gone) and deletes the
 	// lease's key pair. instanceID may be empty when no instance was ever recorded.
@@ -78,7 +78,7 @@ type ExpectedInstance struct {
 	InstanceID string
 }
 
-// ReconcileReport is what a Reconciler found.
+// ReconcileReport is the result of one Reconciler pass.
 type ReconcileReport struct {
 	// Unexpected are live instances whose lease is not among the expected ones, with the
 	// lease each is tagged with.

@@ -82,8 +82,8 @@ type Config struct {
 	// again once its timeout (and JobRescueAfter) has passed.
 	ProvisionTimeout time.Duration
 	JobTimeout       time.Duration
-	// JobRescueAfter is how long a job may stay running before River assumes its process
-	// died and runs it again, if its timeout is shorter; zero means 20 minutes.
+	// JobRescueAfter is the time a job may stay running before River assumes its process
+	// died and runs it again, if its timeout is shorter. Zero means 20 minutes.
 	JobRescueAfter time.Duration
 	// Logger receives the service's logs; nil discards them.
 	Logger *slog.Logger
@@ -410,8 +410,8 @@ func (t *serviceTx) enqueue(ctx context.Context, args river.JobArgs, opts *river
 }
 
 // schedule inserts a unique job due at the given time. On the wall clock River holds it until
-// then; on any other clock it is inserted only once due, and Tick or the sweep inserts it
-// otherwise.
+// then. On any other clock it is inserted here only when already due. Otherwise Tick or
+// the sweep inserts it later.
 func (t *serviceTx) schedule(ctx context.Context, args river.JobArgs, due time.Time) error {
 	opts := &river.InsertOpts{UniqueOpts: uniqueByArgs}
 	if due.After(t.now) {
