@@ -2,9 +2,7 @@ package billing
 
 import (
 	"context"
-	"io"
 	"log/slog"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -14,76 +12,6 @@ import (
 	"github.com/instars/instars/bitcoin"
 	"github.com/instars/instars/internal/regtest"
 )
-
-// nodeProxy forwards 127.0.0.1 connections to a node and can cut them all, then listen
-// again on the same port, as a network outage between the server and its node would.
-type nodeProxy struct {
-	target string
-	addr   string
-
-	mu       sync.Mutex
-	listener net.Listener
-	conns    []net.Conn
-}
-
-func startNodeProxy(t *testing.T, target string) *nodeProxy {
-	t.Helper()
-	listener, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &nodeProxy{target: target, addr: listener.Addr().String()}
-	p.serve(listener)
-	t.Cleanup(p.cut)
-	return p
-}
-
-func (p *nodeProxy) serve(listener net.Listener) {
-	p.mu.Lock()
-	p.listener = listener
-	p.mu.Unlock()
-	go func() {
-		for {
-			client, err := listener.Accept()
-			if err != nil {
-				return
-			}
-			server, err := net.Dial("tcp4", p.target)
-			if err != nil {
-				client.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, client, server)
-			p.mu.Unlock()
-			go func() { _, _ = io.Copy(server, client); server.Close() }()
-			go func() { _, _ = io.Copy(client, server); client.Close() }()
-		}
-	}()
-}
-
-// cut stops listening and closes every forwarded connection.
-func (p *nodeProxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.listener != nil {
-		p.listener.Close()
-		p.listener = nil
-	}
-	for _, conn := range p.conns {
-		conn.Close()
-	}
-	p.conns = nil
-}
-
-func (p *nodeProxy) restore(t *testing.T) {
-	t.Helper()
-	listener, err := net.Listen("tcp4", p.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.serve(listener)
-}
 
 // logRecorder is a slog handler that keeps the messages of the records it handles, with
 // their invoice_id attribute.
@@ -125,9 +53,9 @@ func (r *logRecorder) has(line string) bool {
 func TestServiceWaitsForCatchUpBeforeExpiry(t *testing.T) {
 	node := regtest.Start(t, regtest.Options{})
 	rpc := node.RPCConfig()
-	proxy := startNodeProxy(t, rpc.Host)
+	proxy := regtest.StartProxy(t, rpc.Host)
 	source, err := bitcoin.DialRPC(context.Background(), bitcoin.RPCSourceConfig{
-		Kind: bitcoin.NodeBtcd, Host: proxy.addr, User: rpc.User, Password: rpc.Pass,
+		Kind: bitcoin.NodeBtcd, Host: proxy.Addr(), User: rpc.User, Password: rpc.Pass,
 		Certificates: rpc.Certificates, PollInterval: 50 * time.Millisecond,
 		Logger: svcTestLogger(),
 	})
@@ -160,7 +88,7 @@ func TestServiceWaitsForCatchUpBeforeExpiry(t *testing.T) {
 
 	// Paid and confirmed while the server is stopped and cut off from its node; the
 	// server comes back after the invoice's expiry, still cut off.
-	proxy.cut()
+	proxy.Cut()
 	address, err := btcutil.DecodeAddress(inv.Destination, bitcoin.Regtest.Params)
 	if err != nil {
 		t.Fatal(err)
@@ -186,7 +114,7 @@ func TestServiceWaitsForCatchUpBeforeExpiry(t *testing.T) {
 		t.Fatalf("invoice is %s while the gateway catches up, want New", got)
 	}
 
-	proxy.restore(t)
+	proxy.Restore(t)
 	// rpcclient reconnects its websocket 5 s after the first failed attempt, then 10 s.
 	var l *Lease
 	svcWaitFor(t, 60*time.Second, "the lease to run", func() bool {
