@@ -3,16 +3,24 @@ package billing
 import (
 	"crypto/rand"
 	"encoding/base32"
+	"encoding/binary"
 	"strings"
+	"time"
 )
 
-var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+// idEncoding is base32 with the digits first, so that identifiers sort as their bytes do.
+var idEncoding = base32.HexEncoding.WithPadding(base32.NoPadding)
 
-// NewID returns a random identifier with the given prefix, such as "inv_3kq...": 128 random
-// bits in lower-case base32, so identifiers can be shown to customers without revealing how
-// many others exist.
+// NewID returns an identifier with the given prefix, such as "inv_06f...": the creation
+// time in milliseconds (48 bits) followed by 80 random bits, in lower-case base32. The
+// random part keeps identifiers unguessable, so they can be shown to customers without
+// revealing how many others exist. The time in front makes identifiers made one after
+// another sort together, so the database adds each new row next to the last one instead
+// of at a random place in its index, which is what makes a shared commit of many invoices
+// write few pages.
 func NewID(prefix string) string {
 	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	binary.BigEndian.PutUint64(b[:8], uint64(time.Now().UnixMilli())<<16)
+	_, _ = rand.Read(b[6:]) // crypto/rand.Read never fails
 	return prefix + "_" + strings.ToLower(idEncoding.EncodeToString(b[:]))
 }

@@ -126,13 +126,21 @@ func (iv *Invoicer) CreateInvoice(ctx context.Context, order *Order, terms Invoi
 		return nil, err
 	}
 	var inv *Invoice
-	err = iv.config.Store.InTx(ctx, func(tx StoreTx) error {
+	create := func(tx StoreTx) error {
 		if err := tx.InsertOrder(ctx, order); err != nil {
 			return err
 		}
+		var err error
 		inv, err = iv.CreateInvoiceTx(ctx, tx, order.ID, terms, quote)
 		return err
-	})
+	}
+	// Concurrent orders share a commit where the store can: on SQLite it is most of the
+	// cost of an invoice.
+	if shared, ok := iv.config.Store.(SharedTxStore); ok {
+		err = shared.InSharedTx(ctx, create)
+	} else {
+		err = iv.config.Store.InTx(ctx, create)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -49,8 +49,10 @@ type SQLStore struct {
 	// checkpointer is SQLite's background checkpointer; nil on PostgreSQL.
 	checkpointer *checkpointer
 	closeOnce    sync.Once
-	logger       *slog.Logger
-	now          func() time.Time
+	// group queues the callers of InSharedTx.
+	group  txGroup
+	logger *slog.Logger
+	now    func() time.Time
 }
 
 var _ Store = (*SQLStore)(nil)

@@ -1,0 +1,275 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// SharedTxStore is a Store that can run the transactions of concurrent callers as one
+// database transaction, committed once for all of them (a group commit). On SQLite, where
+// one writer runs at a time and each commit writes every changed page to the log, this
+// turns a queue of writers into one commit, so concurrent callers wait less and more of
+// them are served per second. The Invoicer uses it when the store offers it.
+type SharedTxStore interface {
+	Store
+
+	// InSharedTx runs fn in a transaction that it may share with other callers of
+	// InSharedTx. fn's writes are kept if it returns nil and undone (to a savepoint) if it
+	// returns an error or panics, without touching the other callers' writes; a panic is
+	// raised again in the caller's goroutine. InSharedTx returns once the shared
+	// transaction has committed, or with the error that prevented the commit, in which
+	// case none of fn's writes were kept.
+	//
+	// fn may run on another caller's goroutine and must not wait for anything outside
+	// the transaction. The store's queries on tx ignore the cancellation of ctx once fn
+	// has started, because a statement interrupted part way rolls back the whole
+	// transaction on SQLite, other callers' writes included; code that writes to
+	// tx.SQLTx() or tx.PgxTx() directly should do the same with context.WithoutCancel.
+	// If it does not, and a cancellation breaks the transaction, every caller sharing it
+	// gets an error wrapping ErrSharedTxAborted and nothing is kept.
+	InSharedTx(ctx context.Context, fn func(tx StoreTx) error) error
+}
+
+// ErrSharedTxAborted is returned by InSharedTx when the shared transaction was rolled back
+// by something other than the caller's own function, so the caller's writes were not kept
+// and may be tried again.
+var ErrSharedTxAborted = errors.New("billing: shared transaction aborted")
+
+var _ SharedTxStore = (*SQLStore)(nil)
+
+// maxTxGroup bounds how many callers share one transaction, so that the first of them does
+// not wait for an unbounded queue.
+const maxTxGroup = 64
+
+// txGroup queues the callers of InSharedTx. The caller at the head of the queue, when no
+// transaction is running, leads: it takes the queue (up to maxTxGroup callers, itself
+// first), runs their functions in one transaction, wakes them, and hands the lead to the
+// next caller in the queue. Callers who arrive while a transaction runs thus form the next
+// group, and no goroutine runs other callers' work for longer than one transaction.
+type txGroup struct {
+	mu      sync.Mutex
+	queue   []*txMember
+	running bool
+}
+
+// txMember is one caller waiting in a txGroup.
+type txMember struct {
+	ctx context.Context
+	fn  func(tx StoreTx) error
+	// wake is signalled when the member's transaction finished or it may lead.
+	wake     chan struct{}
+	taken    bool
+	finished bool
+	err      error
+	panicked any
+}
+
+// InSharedTx runs fn in a transaction shared with concurrent callers; see SharedTxStore.
+func (s *SQLStore) InSharedTx(ctx context.Context, fn func(tx StoreTx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m := &txMember{ctx: ctx, fn: fn, wake: make(chan struct{}, 1)}
+	g := &s.group
+	g.mu.Lock()
+	g.queue = append(g.queue, m)
+	g.mu.Unlock()
+	for {
+		if batch := g.lead(m); batch != nil {
+			s.runGroup(ctx, batch)
+			g.handOff()
+		}
+		g.mu.Lock()
+		finished := m.finished
+		g.mu.Unlock()
+		if finished {
+			break
+		}
+		select {
+		case <-m.wake:
+		case <-ctx.Done():
+			if g.withdraw(m) {
+				return ctx.Err()
+			}
+		}
+	}
+	if m.panicked != nil {
+		panic(m.panicked)
+	}
+	return m.err
+}
+
+// lead returns the group m leads, or nil when m is not at the head of the queue or a
+// transaction is running.
+func (g *txGroup) lead(m *txMember) []*txMember {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.running || m.taken || len(g.queue) == 0 || g.queue[0] != m {
+		return nil
+	}
+	n := min(len(g.queue), maxTxGroup)
+	batch := make([]*txMember, n)
+	copy(batch, g.queue)
+	g.queue = append(g.queue[:0], g.queue[n:]...)
+	for _, member := range batch {
+		member.taken = true
+	}
+	g.running = true
+	return batch
+}
+
+// handOff ends the running transaction and wakes the next caller in the queue to lead.
+func (g *txGroup) handOff() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.running = false
+	if len(g.queue) > 0 {
+		g.queue[0].signal()
+	}
+}
+
+// withdraw removes m from the queue if no transaction has taken it yet, and reports
+// whether it did. A member already taken must wait for its transaction to finish.
+func (g *txGroup) withdraw(m *txMember) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if m.taken {
+		return false
+	}
+	for i, queued := range g.queue {
+		if queued == m {
+			g.queue = append(g.queue[:i], g.queue[i+1:]...)
+			break
+		}
+	}
+	if !g.running && len(g.queue) > 0 {
+		g.queue[0].signal()
+	}
+	return true
+}
+
+func (m *txMember) signal() {
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}
+
+// runGroup runs the members' functions in shared transactions and records each one's
+// outcome. When a function breaks the transaction, the members after it run in another.
+func (s *SQLStore) runGroup(ctx context.Context, batch []*txMember) {
+	outcomes := make([]txOutcome, len(batch))
+	for start := 0; start < len(batch); {
+		start += s.runGroupTx(context.WithoutCancel(ctx), batch[start:], outcomes[start:])
+	}
+	s.group.mu.Lock()
+	defer s.group.mu.Unlock()
+	for i, m := range batch {
+		m.err = outcomes[i].err
+		m.panicked = outcomes[i].panicked
+		m.finished = true
+		m.signal()
+	}
+}
+
+type txOutcome struct {
+	err      error
+	panicked any
+}
+
+func (o txOutcome) failed() bool { return o.err != nil || o.panicked != nil }
+
+// runGroupTx runs members in one transaction begun with ctx, which the callers cannot
+// cancel, and fills in their outcomes. It returns how many members it settled: all of
+// them, or, when a function broke the transaction, those up to and including it. A group of
+// one runs as InTx would, without a savepoint.
+func (s *SQLStore) runGroupTx(ctx context.Context, members []*txMember,
+	outcomes []txOutcome) int {
+	failAll := func(err error) int {
+		for i := range outcomes {
+			if !outcomes[i].failed() {
+				outcomes[i].err = err
+			}
+		}
+		return len(members)
+	}
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return failAll(fmt.Errorf("unable to begin a transaction: %w", err))
+	}
+	tx.conn = detachedConn{tx.conn}
+	committed := false
+	defer func() {
+		if !committed {
+			if err := tx.rollback(); err != nil {
+				s.logger.Warn("unable to roll back shared billing transaction", "err", err)
+			}
+		}
+	}()
+	if len(members) == 1 {
+		outcomes[0] = callMember(members[0], tx)
+		if outcomes[0].failed() {
+			return 1
+		}
+		if err := tx.commit(ctx); err != nil {
+			return failAll(fmt.Errorf("unable to commit the transaction: %w", err))
+		}
+		committed = true
+		return 1
+	}
+	for i, m := range members {
+		if _, err := tx.conn.exec(ctx, "SAVEPOINT instars_member"); err != nil {
+			return failAll(fmt.Errorf("%w: unable to set a savepoint: %v",
+				ErrSharedTxAborted, err))
+		}
+		outcomes[i] = callMember(m, tx)
+		end := "RELEASE SAVEPOINT instars_member"
+		if outcomes[i].failed() {
+			end = "ROLLBACK TO SAVEPOINT instars_member; RELEASE SAVEPOINT instars_member"
+		}
+		if _, err := tx.conn.exec(ctx, end); err != nil {
+			// The transaction is gone, such as after an interrupted statement: no write
+			// made in it survives. The members after this one run in a new transaction.
+			for j := range i + 1 {
+				if !outcomes[j].failed() {
+					outcomes[j].err = fmt.Errorf("%w: %v", ErrSharedTxAborted, err)
+				}
+			}
+			return i + 1
+		}
+	}
+	if err := tx.commit(ctx); err != nil {
+		return failAll(fmt.Errorf("unable to commit the transaction: %w", err))
+	}
+	committed = true
+	return len(members)
+}
+
+// detachedConn runs statements without the cancellation of the caller's context, so that a
+// caller giving up cannot interrupt a transaction other callers share.
+type detachedConn struct{ storeConn }
+
+func (c detachedConn) exec(ctx context.Context, query string, args ...any) (int64, error) {
+	return c.storeConn.exec(context.WithoutCancel(ctx), query, args...)
+}
+
+func (c detachedConn) query(ctx context.Context, query string, args ...any) (storeRows, error) {
+	return c.storeConn.query(context.WithoutCancel(ctx), query, args...)
+}
+
+func (c detachedConn) queryRow(ctx context.Context, query string, args ...any) storeRow {
+	return c.storeConn.queryRow(context.WithoutCancel(ctx), query, args...)
+}
+
+// callMember runs the member's function, catching a panic so that it can be raised again
+// in the member's own goroutine.
+func callMember(m *txMember, tx *storeTx) (outcome txOutcome) {
+	defer func() {
+		if r := recover(); r != nil {
+			outcome = txOutcome{panicked: r}
+		}
+	}()
+	return txOutcome{err: m.fn(tx)}
+}
