@@ -9,10 +9,17 @@ import (
 )
 
 const (
-	// checkpointInterval is how often the background checkpointer runs.
-	checkpointInterval = 200 * time.Millisecond
+	// busyCheckpointInterval is how soon the background checkpointer runs again after a
+	// checkpoint that copied pages. Each checkpoint syncs the log and the database file,
+	// and a sync holds up the writers' commits on some file systems for as long as it
+	// takes, so many small syncs delay commits less than a few large ones.
+	busyCheckpointInterval = 20 * time.Millisecond
+	// idleCheckpointInterval is the longest the checkpointer waits while nothing is
+	// written; the wait doubles from busyCheckpointInterval after each checkpoint that
+	// found nothing to copy.
+	idleCheckpointInterval = time.Second
 	// backstopCheckpointPages is the write-ahead log size, in pages, at which a commit
-	// checkpoints by itself: about 80 MB with 4 KiB pages, reached only if the background
+	// checkpoints by itself: about 20 MB with 1 KiB pages, reached only if the background
 	// checkpointer falls behind or stops.
 	backstopCheckpointPages = 20_000
 )
@@ -42,28 +49,38 @@ func startCheckpointer(dsn string, logger *slog.Logger) (*checkpointer, error) {
 
 func (c *checkpointer) run(ctx context.Context, logger *slog.Logger) {
 	defer close(c.done)
-	ticker := time.NewTicker(checkpointInterval)
-	defer ticker.Stop()
+	wait := busyCheckpointInterval
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
 	failures := 0
+	var lastLogPages int64
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-ticker.C:
+		case <-timer.C:
 		}
 		var busy, logPages, copied int64
 		err := c.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").
 			Scan(&busy, &logPages, &copied)
-		if err != nil && ctx.Err() == nil {
+		switch {
+		case err != nil && ctx.Err() == nil:
 			failures++
 			// Logged on the first failure and every 100th after it, so that a stuck
 			// checkpointer is seen without flooding the log.
 			if failures%100 == 1 {
 				logger.Warn("SQLite checkpoint failed", "err", err, "failures", failures)
 			}
-			continue
+		case logPages != lastLogPages || copied < logPages:
+			// Something was written since the last checkpoint.
+			failures = 0
+			wait = busyCheckpointInterval
+		default:
+			failures = 0
+			wait = min(2*wait, idleCheckpointInterval)
 		}
-		failures = 0
+		lastLogPages = logPages
+		timer.Reset(wait)
 	}
 }
 
