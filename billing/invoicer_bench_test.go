@@ -29,7 +29,7 @@ func benchInvoicer(b testing.TB, node *regtest.Node) (*Invoicer, *SQLStore) {
 		b.Fatalf("DialRPC: %v", err)
 	}
 	b.Cleanup(source.Close)
-	store, err := OpenSQLite(context.Background(), benchDir(b)+"/billing.db", nil)
+	store, err := OpenSQLite(context.Background(), b.TempDir()+"/billing.db", nil)
 	if err != nil {
 		b.Fatalf("OpenSQLite: %v", err)
 	}
