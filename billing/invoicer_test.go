@@ -134,3 +134,63 @@ func TestInvoicerRejectsBadTerms(t *testing.T) {
 		}
 	}
 }
+
+// TestInvoicerConcurrentReplays sends each of several orders four times at once, so that
+// the copies share a commit, and checks that exactly one copy of each is invoiced, the
+// others are refused as replays, and the invoices hold consecutive indexes.
+func TestInvoicerConcurrentReplays(t *testing.T) {
+	invoicer, store, gateway := newTestInvoicer(t, nil)
+	ctx := context.Background()
+	terms := InvoiceTerms{Price: Price{Currency: CurrencyBTC, Amount: 10_000}}
+	const orders, copies = 8, 4
+	release := holdGroup(t, store)
+	type result struct {
+		nonce string
+		inv   *Invoice
+		err   error
+	}
+	results := make(chan result, orders*copies)
+	var wg sync.WaitGroup
+	for i := range orders * copies {
+		nonce := fmt.Sprintf("nonce-replayed-%04d", i%orders)
+		wg.Go(func() {
+			inv, err := invoicer.CreateInvoice(ctx, testOrder(testCustomer, nonce), terms)
+			results <- result{nonce, inv, err}
+		})
+	}
+	release(orders * copies)
+	wg.Wait()
+	close(results)
+	invoiced := make(map[string]*Invoice)
+	destinations := make(map[string]bool)
+	for r := range results {
+		switch {
+		case r.err == nil:
+			if invoiced[r.nonce] != nil {
+				t.Errorf("nonce %s invoiced twice", r.nonce)
+			}
+			invoiced[r.nonce] = r.inv
+			destinations[r.inv.Destination] = true
+		case !errors.Is(r.err, ErrNonceReused):
+			t.Errorf("nonce %s: %v, want success or ErrNonceReused", r.nonce, r.err)
+		}
+	}
+	if len(invoiced) != orders {
+		t.Fatalf("%d orders invoiced, want %d", len(invoiced), orders)
+	}
+	for i := range orders {
+		want := fmt.Sprintf("voucher-%d", i)
+		if !destinations[want] {
+			t.Errorf("no invoice pays %s; destinations %v", want, destinations)
+		}
+		if _, watched := gateway.watched[want]; !watched {
+			t.Errorf("%s is not watched", want)
+		}
+	}
+	for nonce, inv := range invoiced {
+		stored, err := store.Invoice(ctx, inv.ID)
+		if err != nil || stored.Destination != inv.Destination {
+			t.Errorf("nonce %s: stored %+v, %v", nonce, stored, err)
+		}
+	}
+}

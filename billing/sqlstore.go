@@ -101,10 +101,6 @@ func (o *SQLStoreOptions) withDefaults() SQLStoreOptions {
 func OpenSQLite(ctx context.Context, path string, opts *SQLStoreOptions) (*SQLStore, error) {
 	o := opts.withDefaults()
 	query := url.Values{}
-	// Small pages, because a commit writes every page it changed to the log whole: an
-	// invoice changes about eight pages, one per table and index, to add a few hundred
-	// bytes. Only a new database takes the setting.
-	query.Add("_pragma", "page_size(1024)")
 	query.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", o.BusyTimeout.Milliseconds()))
 	query.Add("_pragma", "journal_mode(WAL)")
 	query.Add("_pragma", "synchronous(NORMAL)")
