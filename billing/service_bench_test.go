@@ -3,6 +3,7 @@ package billing
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -38,4 +39,53 @@ func BenchmarkLaunchOnly(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkSubmitOrder measures the service's order intake on SQLite: opening the sealed
+// envelope (decryption and signature check), pricing, and storing the order, the invoice,
+// its event and its deadline jobs. Envelopes are sealed before the timer starts. The
+// sequential run has one caller; the concurrent one has 8 per core, as an HTTP server has.
+func BenchmarkSubmitOrder(b *testing.B) {
+	run := func(b *testing.B, parallelism int) {
+		bundle := newServiceBundle(b, bundleOptions{})
+		envelopes := make([][]byte, b.N)
+		for i := range envelopes {
+			envelopes[i] = bundle.customer.order(b, bundle.server.PublicKey(), svcPlan().ID,
+				"", refundAddrA, bundle.clock.Now())
+		}
+		key := bundle.customer.key.PublicKey()
+		var (
+			lat  latencies
+			next atomic.Int64
+		)
+		submit := func() bool {
+			envelope := envelopes[next.Add(1)-1]
+			start := time.Now()
+			if _, err := bundle.svc.SubmitOrder(context.Background(), envelope,
+				key); err != nil {
+				b.Error(err)
+				return false
+			}
+			lat.add(time.Since(start))
+			return true
+		}
+		lat.start()
+		b.ResetTimer()
+		if parallelism == 0 {
+			for range b.N {
+				if !submit() {
+					break
+				}
+			}
+		} else {
+			b.SetParallelism(parallelism)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() && submit() {
+				}
+			})
+		}
+		lat.report(b)
+	}
+	b.Run("sequential", func(b *testing.B) { run(b, 0) })
+	b.Run("concurrent", func(b *testing.B) { run(b, 8) })
 }
