@@ -57,6 +57,13 @@
 //		return err
 //	})
 //
+// [SharedTxStore.InSharedTx] is InTx for many concurrent callers: those who arrive while a
+// transaction runs share the next one, each in a savepoint of its own, and commit together.
+// SQLite has a single writer and logs every changed page at each commit, so sharing the
+// commit is what lets concurrent callers make more invoices per second; [Invoicer] uses it.
+// Identifiers from [NewID] start with the time, so rows made together sit together in every
+// index and a shared commit writes few pages.
+//
 // # Service
 //
 // [Service] ties the parts together: it turns a paid order into a running, metered and
