@@ -8,8 +8,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/instars/instars/billing"
 )
 
 // metrics counts HTTP requests per route and status class; the rest of /metrics is read
@@ -71,46 +69,28 @@ func (m *metrics) count(pattern string, h http.HandlerFunc) http.HandlerFunc {
 func (w *webServer) serveMetrics(rw http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	var b strings.Builder
-	invoices, err := w.st.service.ListInvoices(ctx, "")
-	if err != nil {
-		w.writeError(rw, r, err)
-		return
-	}
-	leases, err := w.st.service.ListLeases(ctx, "")
+	totals, err := w.st.service.Totals(ctx)
 	if err != nil {
 		w.writeError(rw, r, err)
 		return
 	}
 	byState := map[string]int{}
-	for _, s := range []billing.InvoiceState{billing.StateNew, billing.StateProcessing,
-		billing.StateSettled, billing.StateExpired, billing.StateInvalid} {
-		byState[s.String()] = 0
-	}
-	var paidSat int64
-	var payments int
-	for _, inv := range invoices {
-		byState[inv.State.String()]++
-		paidSat += int64(inv.Paid)
-		ps, err := w.st.service.Payments(ctx, inv.ID)
-		if err != nil {
-			w.writeError(rw, r, err)
-			return
-		}
-		payments += len(ps)
+	for state, n := range totals.InvoicesByState {
+		byState[state.String()] = int(n)
 	}
 	gauge(&b, "instars_invoices", "Invoices by state.", "state", byState)
-	counter(&b, "instars_payments_total", "Payments seen, each output once.", payments)
-	counter(&b, "instars_paid_satoshis_total", "Satoshis paid to invoices.", paidSat)
-	running, byStatus := 0, map[string]int{}
-	for _, l := range leases {
-		byStatus[string(l.Status)]++
-		if l.Status == billing.LeaseRunning && l.InstanceTerminatedAt.IsZero() {
-			running++
-		}
+	counter(&b, "instars_payments_total", "Payments seen, each output once.",
+		totals.Payments)
+	counter(&b, "instars_paid_satoshis_total", "Satoshis paid to invoices.",
+		int64(totals.PaidSatoshis))
+	byStatus := map[string]int{}
+	for status, n := range totals.LeasesByStatus {
+		byStatus[string(status)] = int(n)
 	}
 	gauge(&b, "instars_leases", "Leases by provisioning status.", "status", byStatus)
 	fmt.Fprintf(&b, "# HELP instars_instances_running Instances running for a lease.\n"+
-		"# TYPE instars_instances_running gauge\ninstars_instances_running %d\n", running)
+		"# TYPE instars_instances_running gauge\ninstars_instances_running %d\n",
+		totals.InstancesRunning)
 	if jobs, err := countJobs(ctx, w.st); err == nil {
 		gauge(&b, "instars_jobs", "Background jobs by state.", "state", jobs)
 	}
