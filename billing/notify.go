@@ -30,6 +30,10 @@ const (
 	// AlertLatePayment: an invoice was paid after its expiry and waits for the operator's
 	// decision (LatePayments is LateHold).
 	AlertLatePayment AlertKind = "late_payment"
+	// AlertGatewayStopped: the payment gateway stopped for a reason a restart does not
+	// fix, such as a saved chain position that is not on the node's chain; no payment is
+	// followed until the operator acts.
+	AlertGatewayStopped AlertKind = "gateway_stopped"
 )
 
 // Alert is a message to the operator. Alerts are stored in the transaction of the change

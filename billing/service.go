@@ -12,6 +12,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/riverqueue/river"
 
+	"github.com/instars/instars/bitcoin"
 	"github.com/instars/instars/metering"
 	"github.com/instars/instars/pgp"
 )
@@ -302,12 +303,30 @@ func (s *Service) runGateway(ctx context.Context) {
 			return
 		}
 		s.logger.Warn("payment gateway stopped; restarting", "error", err, "pause", pause)
+		s.alertGatewayStopped(ctx, err)
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(pause):
 		}
 		pause = min(2*pause, time.Minute)
+	}
+}
+
+// alertGatewayStopped raises an operator alert, once per saved chain position, when the
+// gateway stopped because its position is not on the node's chain: restarts cannot fix
+// that, and payments go unseen until the operator points it at the right node or resets
+// the position.
+func (s *Service) alertGatewayStopped(ctx context.Context, err error) {
+	var foreign *bitcoin.ForeignCursorError
+	if !errors.As(err, &foreign) {
+		return
+	}
+	subject := "chain position " + foreign.Cursor.String()
+	message := "payments are not being followed: " + foreign.Error()
+	if err := s.alertOnce(ctx, AlertGatewayStopped, subject, message); err != nil &&
+		ctx.Err() == nil {
+		s.logger.Error("unable to raise the gateway alert", "error", err, "subject", subject)
 	}
 }
 

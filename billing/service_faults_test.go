@@ -4,11 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/btcsuite/btcd/chaincfg"
+
+	"github.com/instars/instars/bitcoin"
 	"github.com/instars/instars/eucalyptus"
 	"github.com/instars/instars/internal/ec2emu"
 	"github.com/instars/instars/metering"
@@ -326,4 +331,59 @@ func TestServiceAlertsWhenTerminationKeepsFailing(t *testing.T) {
 		got, err := b.svc.Lease(context.Background(), l.ID)
 		return err == nil && !got.InstanceTerminatedAt.IsZero()
 	})
+}
+
+// foreignCursorGateway is the test gateway whose Run stops at once, as the on-chain
+// gateway does when its saved chain position is not on the node's chain.
+type foreignCursorGateway struct {
+	*svcGateway
+	runs atomic.Int32
+}
+
+func (g *foreignCursorGateway) Run(context.Context, PaymentSink) error {
+	g.runs.Add(1)
+	return fmt.Errorf("tracker stopped: %w", &bitcoin.ForeignCursorError{
+		Cursor: bitcoin.BlockID{Height: 120}, NodeGenesis: *chaincfg.MainNetParams.GenesisHash,
+	})
+}
+
+// TestServiceAlertsOnForeignCursor checks that a gateway stopping because its chain position
+// is foreign raises one operator alert, not one per restart, naming the position and what
+// to do.
+func TestServiceAlertsOnForeignCursor(t *testing.T) {
+	var gateway *foreignCursorGateway
+	b := newServiceBundle(t, bundleOptions{configure: func(cfg *Config) {
+		gateway = &foreignCursorGateway{svcGateway: cfg.Gateway.(*svcGateway)}
+		cfg.Gateway = gateway
+	}})
+	var alert Alert
+	select {
+	case alert = <-b.alerts:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("no alert after the gateway stopped")
+	}
+	if alert.Kind != AlertGatewayStopped {
+		t.Fatalf("alert kind %s, want %s", alert.Kind, AlertGatewayStopped)
+	}
+	for _, want := range []string{"120:", "delete the saved cursor", "not being followed"} {
+		if !strings.Contains(alert.Subject+" "+alert.Message, want) {
+			t.Errorf("alert %q / %q does not mention %q", alert.Subject, alert.Message, want)
+		}
+	}
+	svcWaitFor(t, 20*time.Second, "the gateway to be restarted", func() bool {
+		return gateway.runs.Load() >= 2
+	})
+	alerts, err := b.svc.Alerts(context.Background(), 0)
+	if err != nil {
+		t.Fatalf("Alerts: %v", err)
+	}
+	stopped := 0
+	for _, a := range alerts {
+		if a.Kind == AlertGatewayStopped {
+			stopped++
+		}
+	}
+	if stopped != 1 {
+		t.Errorf("%d gateway alerts after %d restarts, want 1", stopped, gateway.runs.Load())
+	}
 }
