@@ -58,10 +58,12 @@ type txGroup struct {
 type txMember struct {
 	ctx context.Context
 	fn  func(tx StoreTx) error
-	// wake is signalled when the member's transaction finished or it may lead.
-	wake     chan struct{}
-	taken    bool
-	finished bool
+	// wake is signalled when the member may lead.
+	wake  chan struct{}
+	taken bool
+	// finished is closed once the member's transaction has ended and err and panicked
+	// hold its outcome.
+	finished chan struct{}
 	err      error
 	panicked any
 }
@@ -71,28 +73,30 @@ func (s *SQLStore) InSharedTx(ctx context.Context, fn func(tx StoreTx) error) er
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	m := &txMember{ctx: ctx, fn: fn, wake: make(chan struct{}, 1)}
+	m := &txMember{ctx: ctx, fn: fn, wake: make(chan struct{}, 1),
+		finished: make(chan struct{})}
 	g := &s.group
 	g.mu.Lock()
 	g.queue = append(g.queue, m)
 	g.mu.Unlock()
-	for {
+	for waiting := true; waiting; {
 		if batch := g.lead(m); batch != nil {
 			s.runGroup(ctx, batch)
 			g.handOff()
-		}
-		g.mu.Lock()
-		finished := m.finished
-		g.mu.Unlock()
-		if finished {
 			break
 		}
 		select {
+		case <-m.finished:
+			waiting = false
 		case <-m.wake:
 		case <-ctx.Done():
 			if g.withdraw(m) {
 				return ctx.Err()
 			}
+			// Taken by a transaction, which cannot leave it out any more. A taken member
+			// never leads, so the end of that transaction is all there is to wait for.
+			<-m.finished
+			waiting = false
 		}
 	}
 	if m.panicked != nil {
@@ -169,8 +173,7 @@ func (s *SQLStore) runGroup(ctx context.Context, batch []*txMember) {
 	for i, m := range batch {
 		m.err = outcomes[i].err
 		m.panicked = outcomes[i].panicked
-		m.finished = true
-		m.signal()
+		close(m.finished)
 	}
 }
 
