@@ -136,7 +136,9 @@
 //
 // A method that can fall behind (a tracker catching up after a restart) also implements
 // [SyncReporter], so that the service does not expire an invoice whose payment it has not
-// reported yet.
+// reported yet. A method whose payments can still be taken back after the invoice's
+// window (a reorganisation) implements [PaymentFollower], so that after a restart the
+// service watches those invoices again.
 //
 // The invoice's state then follows from the payments through [NextInvoiceState], whatever
 // the method: a method without confirmations reports final payments with a Confirmations

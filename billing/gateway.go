@@ -34,6 +34,25 @@ type Gateway interface {
 	Run(ctx context.Context, sink PaymentSink) error
 }
 
+// PaymentFollower is implemented by a Gateway that keeps reporting each payment until it
+// has a number of confirmations, as the on-chain gateway does up to its tracker's depth.
+// When the service starts, it has the gateway watch again every invoice with a payment
+// below that depth, even after its monitoring window, so that a reorganisation of the
+// payment is still reported.
+type PaymentFollower interface {
+	// FollowDepth returns the confirmation count at which the gateway stops reporting a
+	// payment.
+	FollowDepth() int32
+}
+
+// followDepth returns the gateway's FollowDepth, or 0 when it does not follow payments.
+func followDepth(g Gateway) int32 {
+	if f, ok := g.(PaymentFollower); ok {
+		return f.FollowDepth()
+	}
+	return 0
+}
+
 // PaymentRequestParams contains the inputs a gateway needs to make a payment request.
 type PaymentRequestParams struct {
 	// InvoiceID is the invoice being paid; Label a short text a wallet may show.

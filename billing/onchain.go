@@ -126,6 +126,10 @@ func NewOnChainGateway(config OnChainGatewayConfig) (*OnChainGateway, error) {
 // Method returns OnChainMethod.
 func (g *OnChainGateway) Method() string { return OnChainMethod }
 
+// FollowDepth returns the tracker's depth: a payment is reported until it has this many
+// confirmations.
+func (g *OnChainGateway) FollowDepth() int32 { return g.tracker.Depth() }
+
 // AccountName returns the name the account's derivation indexes are stored under.
 func (g *OnChainGateway) AccountName() string { return g.accountName }
 
@@ -166,13 +170,9 @@ func (g *OnChainGateway) CreatePaymentRequest(ctx context.Context, tx StoreTx,
 // timestamps) and every payment to it is final or gone. This is safe because
 // NextInvoiceState ignores payments first seen after the window. The tracker follows
 // payments already seen until they reach its depth, so a reorganisation still reaches a
-// settled invoice. Watching an
-// address again, as the service does for every open invoice at each sweep, only updates
-// its window.
-//
-// NOTE: an invoice settled by a payment still below the tracker's depth when its window
-// ends is not watched again after a restart (WatchedInvoices leaves it out), so a
-// reorganisation of that payment after the restart goes unnoticed.
+// settled invoice, and after a restart the service watches again every invoice with a
+// payment below that depth (see PaymentFollower). Watching an address again, as the service
+// does for every open invoice at each sweep, only updates its window.
 func (g *OnChainGateway) Watch(_ context.Context, request PaymentRequest, until time.Time) error {
 	address, err := btcutil.DecodeAddress(request.Destination, g.account.Network().Params)
 	if err != nil {

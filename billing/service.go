@@ -331,7 +331,7 @@ func (s *Service) alertGatewayStopped(ctx context.Context, err error) {
 }
 
 func (s *Service) watchOpenInvoices(ctx context.Context) error {
-	invoices, err := s.store.WatchedInvoices(ctx, s.clock.Now())
+	invoices, err := s.store.WatchedInvoices(ctx, s.clock.Now(), followDepth(s.cfg.Gateway))
 	if err != nil {
 		return fmt.Errorf("billing: listing watched invoices: %w", err)
 	}

@@ -21,6 +21,14 @@ type regtestBundle struct {
 
 func newRegtestBundle(t testing.TB, node *regtest.Node) *regtestBundle {
 	t.Helper()
+	return newRegtestBundleWith(t, node, nil)
+}
+
+// newRegtestBundleWith is newRegtestBundle with configure applied to the service's Config
+// after the bundle's own settings.
+func newRegtestBundleWith(t testing.TB, node *regtest.Node,
+	configure func(*Config)) *regtestBundle {
+	t.Helper()
 	rpc := node.RPCConfig()
 	source, err := bitcoin.DialRPC(context.Background(), bitcoin.RPCSourceConfig{
 		Kind: bitcoin.NodeBtcd, Host: rpc.Host, User: rpc.User, Password: rpc.Pass,
@@ -46,6 +54,9 @@ func newRegtestBundle(t testing.TB, node *regtest.Node) *regtestBundle {
 		c.Gateway = gateway
 		// The tracker stamps payments with the wall clock, so the service uses it too.
 		c.Clock = nil
+		if configure != nil {
+			configure(c)
+		}
 	}})
 	return &regtestBundle{serviceBundle: b, node: node}
 }
@@ -158,5 +169,50 @@ func TestServiceSuspendsOnRegtestReorg(t *testing.T) {
 	})
 	if n := len(b.emu.Instances()); n != 1 {
 		t.Fatalf("%d instances after the reorganisation, want the same 1", n)
+	}
+}
+
+// TestServiceFollowsSettledPaymentAfterRestart settles an invoice on one confirmation, lets
+// its monitoring window end, restarts the service and then reorganises the payment away:
+// the restarted service must still be watching the address to notice.
+func TestServiceFollowsSettledPaymentAfterRestart(t *testing.T) {
+	miner := regtest.Start(t, regtest.Options{})
+	other := regtest.Start(t, regtest.Options{Empty: true})
+	if err := regtest.Connect(other, miner); err != nil {
+		t.Fatal(err)
+	}
+	b := newRegtestBundleWith(t, miner, func(c *Config) {
+		c.InvoiceExpiry, c.InvoiceMonitoring = 3*time.Second, time.Second
+	})
+	ctx := context.Background()
+	if err := regtest.Disconnect(other, miner); err != nil {
+		t.Fatal(err)
+	}
+	inv := b.submit(t, "")
+	b.pay(t, inv, inv.Amount)
+	if _, err := miner.Mine(1); err != nil {
+		t.Fatal(err)
+	}
+	l := b.waitLease(t, inv.ID, LeaseRunning)
+	svcWaitFor(t, 20*time.Second, "the monitoring window to end", func() bool {
+		return time.Now().After(inv.MonitoringUntil)
+	})
+	b.stopService(t)
+	b.startService(t)
+
+	// The other node, which never saw the payment, mines a longer chain; once reconnected
+	// the miner reorganises to it.
+	if _, err := other.Mine(3); err != nil {
+		t.Fatal(err)
+	}
+	if err := regtest.Connect(other, miner); err != nil {
+		t.Fatal(err)
+	}
+	svcWaitFor(t, 30*time.Second, "the lease to be suspended", func() bool {
+		got, err := b.svc.Lease(ctx, l.ID)
+		return err == nil && got.Suspended
+	})
+	if got, _ := b.svc.Invoice(ctx, inv.ID); !got.SettlementReverted {
+		t.Fatalf("invoice %s is not flagged as reverted after the reorganisation", got.State)
 	}
 }

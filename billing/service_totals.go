@@ -57,7 +57,7 @@ func (s *Service) Totals(ctx context.Context) (Totals, error) {
 			COALESCE(SUM(CASE WHEN instance_terminated_at = 0 THEN 1 ELSE 0 END), 0)
 			FROM leases GROUP BY status`, func(rows sqlRows) error {
 			var (
-				status          string
+				status      string
 				count, live int64
 			)
 			if err := rows.Scan(&status, &count, &live); err != nil {

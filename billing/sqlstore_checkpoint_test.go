@@ -42,4 +42,3 @@ func TestSQLiteCheckpointsInBackground(t *testing.T) {
 		return id == order.ID
 	})
 }
-

@@ -69,10 +69,19 @@ var (
 			height = excluded.height, updated_at = excluded.updated_at`)
 	selectInvoicesByOrderSQL = storeQuery("SELECT " + invoiceColumns +
 		" FROM invoices WHERE order_id = $1 ORDER BY created_at, id")
-	selectWatchedInvoicesSQL = storeQuery("SELECT " + invoiceColumns + ` FROM invoices
-		WHERE status <> $1 AND state <> $2
-		  AND (monitoring_until >= $3 OR state = $4 OR settlement_reverted = 1)
-		ORDER BY created_at, id`)
+	// The states and the payment state are written out, because SQLite uses a partial
+	// index only when the query repeats its condition literally.
+	selectWatchedInvoicesSQL = storeQuery("SELECT " + invoiceColumns + fmt.Sprintf(`
+		FROM invoices WHERE id IN (
+			SELECT id FROM invoices WHERE state IN (%d, %d, %d, %d)
+				AND monitoring_until >= $1
+			UNION ALL SELECT id FROM invoices WHERE state = %d
+			UNION ALL SELECT id FROM invoices WHERE settlement_reverted = 1
+			UNION ALL SELECT invoice_id FROM payments WHERE state = %d
+				AND confirmations < $2)
+		AND status <> %d AND state <> %d
+		ORDER BY created_at, id`, StateNew, StateProcessing, StateSettled, StateExpired,
+		StateProcessing, PaymentSeen, StatusMarked, StateInvalid))
 )
 
 // storeQueries implements Queries over a pool or a transaction.
@@ -210,9 +219,10 @@ func (q storeQueries) InvoicesByOrder(ctx context.Context, orderID string) ([]*I
 	return invoices, nil
 }
 
-func (q storeQueries) WatchedInvoices(ctx context.Context, now time.Time) ([]*Invoice, error) {
-	invoices, err := q.queryInvoices(ctx, selectWatchedInvoicesSQL,
-		int64(StatusMarked), int64(StateInvalid), unixMicros(now), int64(StateProcessing))
+func (q storeQueries) WatchedInvoices(ctx context.Context, now time.Time, followDepth int32) (
+	[]*Invoice, error) {
+	invoices, err := q.queryInvoices(ctx, selectWatchedInvoicesSQL, unixMicros(now),
+		int64(followDepth))
 	if err != nil {
 		return nil, fmt.Errorf("unable to list watched invoices: %w", err)
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -441,22 +443,29 @@ func TestStoreWatchedInvoices(t *testing.T) {
 		if err := store.InsertOrder(ctx, order); err != nil {
 			t.Fatalf("InsertOrder: %v", err)
 		}
+		// payment is the state and confirmations of the invoice's one payment; a zero
+		// state means no payment.
 		type row struct {
-			state    InvoiceState
-			status   AdditionalStatus
-			reverted bool
-			watched  bool
+			state         InvoiceState
+			status        AdditionalStatus
+			reverted      bool
+			watched       bool
+			payment       PaymentState
+			confirmations int64
 		}
 		rows := map[string]row{
-			"new":        {StateNew, StatusNone, false, true},
-			"expired":    {StateExpired, StatusNone, false, true},
-			"processing": {StateProcessing, StatusNone, false, true},
-			"settled":    {StateSettled, StatusNone, false, true},
-			"reverted":   {StateNew, StatusNone, true, true},
-			"invalid":    {StateInvalid, StatusNone, false, false},
-			"marked":     {StateSettled, StatusMarked, false, false},
+			"new":              {StateNew, StatusNone, false, true, 0, 0},
+			"expired":          {StateExpired, StatusNone, false, true, 0, 0},
+			"processing":       {StateProcessing, StatusNone, false, true, 0, 0},
+			"settled":          {StateSettled, StatusNone, false, true, 0, 0},
+			"reverted":         {StateNew, StatusNone, true, true, 0, 0},
+			"invalid":          {StateInvalid, StatusNone, false, false, 0, 0},
+			"marked":           {StateSettled, StatusMarked, false, false, 0, 0},
+			"following":        {StateSettled, StatusNone, false, true, PaymentSeen, 2},
+			"final":            {StateSettled, StatusNone, false, true, PaymentSeen, 6},
+			"removed":          {StateExpired, StatusNone, false, true, PaymentRemoved, 0},
+			"marked-following": {StateSettled, StatusMarked, false, false, PaymentSeen, 1},
 		}
-		watched := make(map[string]bool)
 		i := uint32(0)
 		for name, r := range rows {
 			inv := storedInvoice(order.ID, name, "acct", i)
@@ -465,30 +474,72 @@ func TestStoreWatchedInvoices(t *testing.T) {
 			if err := store.InsertInvoice(ctx, inv); err != nil {
 				t.Fatalf("InsertInvoice %s: %v", name, err)
 			}
+			if r.payment == 0 {
+				continue
+			}
+			p := payment("aa", 10_000, int32(r.confirmations), time.Minute)
+			p.InvoiceID, p.State = inv.ID, r.payment
+			if _, err := store.SavePayment(ctx, p); err != nil {
+				t.Fatalf("SavePayment %s: %v", name, err)
+			}
 		}
-		check := func(at time.Time, within bool) {
+		check := func(at time.Time, within bool, depth int32) {
 			t.Helper()
-			list, err := store.WatchedInvoices(ctx, at)
+			list, err := store.WatchedInvoices(ctx, at, depth)
 			if err != nil {
 				t.Fatalf("WatchedInvoices: %v", err)
 			}
-			clear(watched)
+			watched := make(map[string]bool)
 			for _, inv := range list {
 				watched[inv.Destination] = true
 			}
 			for name, r := range rows {
 				want := r.watched
-				if !within && r.state != StateProcessing && !r.reverted {
+				following := r.payment == PaymentSeen && r.confirmations < int64(depth)
+				if !within && r.state != StateProcessing && !r.reverted && !following {
 					want = false
 				}
 				if watched[name] != want {
-					t.Errorf("at %v: %s watched = %v, want %v", at, name, watched[name], want)
+					t.Errorf("at %v, depth %d: %s watched = %v, want %v", at, depth, name,
+						watched[name], want)
 				}
 			}
 		}
-		check(invoiceStart.Add(afterExpiry), true)
-		check(invoiceStart.Add(afterMonitoring), false)
+		check(invoiceStart.Add(afterExpiry), true, 6)
+		check(invoiceStart.Add(afterMonitoring), false, 0)
+		check(invoiceStart.Add(afterMonitoring), false, 2)
+		check(invoiceStart.Add(afterMonitoring), false, 6)
 	})
+}
+
+// TestStoreWatchedInvoicesUsesIndexes checks that listing the watched invoices on SQLite
+// reads indexes only, not every invoice or payment, since the service lists them at each
+// sweep.
+func TestStoreWatchedInvoicesUsesIndexes(t *testing.T) {
+	store := openSQLiteStore(t, &storeClock{now: invoiceStart})
+	rows, err := store.DB().QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+
+		sqlitePlaceholders(selectWatchedInvoicesSQL), 0, 6)
+	if err != nil {
+		t.Fatalf("explain: %v", err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatalf("read plan: %v", err)
+		}
+		plan = append(plan, detail)
+	}
+	// A scan of a partial index reads only the rows it holds.
+	partial := regexp.MustCompile(`USING (COVERING )?INDEX (invoices_reverted|payments_following)`)
+	for _, step := range plan {
+		if strings.HasPrefix(step, "SCAN ") && !partial.MatchString(step) {
+			t.Errorf("plan step %q reads a whole table or index; plan:\n%s", step,
+				strings.Join(plan, "\n"))
+		}
+	}
 }
 
 func TestStoreCursor(t *testing.T) {

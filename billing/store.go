@@ -73,9 +73,11 @@ type Queries interface {
 	// InvoicesByOrder returns the order's invoices, oldest first.
 	InvoicesByOrder(ctx context.Context, orderID string) ([]*Invoice, error)
 	// WatchedInvoices returns the invoices whose payments can still change their state at
-	// the time given: those not final whose monitoring window has not ended, and those in
-	// Processing or with a reverted settlement whatever the time. Oldest first.
-	WatchedInvoices(ctx context.Context, now time.Time) ([]*Invoice, error)
+	// the time given: those not final whose monitoring window has not ended, and, whatever
+	// the time, those in Processing, those with a reverted settlement, and those with a
+	// payment seen but confirmed fewer than followDepth times, which a reorganisation can
+	// still take away (0 leaves these out). Oldest first.
+	WatchedInvoices(ctx context.Context, now time.Time, followDepth int32) ([]*Invoice, error)
 	// UpdateInvoice writes the invoice's State, Status, SettlementReverted, Paid, Confirmed
 	// and UpdatedAt if its Version is still the stored one, and increments Version. It
 	// returns ErrConflict if another write came first, and ErrNotFound if there is no such

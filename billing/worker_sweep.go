@@ -57,7 +57,7 @@ func (s *Service) Tick(ctx context.Context) error {
 				return err
 			}
 		}
-		invoices, err := tx.WatchedInvoices(ctx, tx.now)
+		invoices, err := tx.WatchedInvoices(ctx, tx.now, followDepth(tx.s.cfg.Gateway))
 		if err != nil {
 			return fmt.Errorf("billing: listing watched invoices: %w", err)
 		}

@@ -141,6 +141,9 @@ func NewTracker(cfg TrackerConfig) (*Tracker, error) {
 	return &Tracker{cfg: cfg, watches: newWatchSet()}, nil
 }
 
+// Depth returns the confirmation count at which a payment is final and no longer followed.
+func (t *Tracker) Depth() int32 { return t.cfg.Depth }
+
 // Watch adds an output script to follow, reported under id. Watching a script again
 // replaces its id for payments found later. Payments already confirmed when Watch is called
 // are found only if their block is among those the tracker still has to process, and one
