@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 )
 
@@ -21,6 +22,10 @@ type SharedTxStore interface {
 	// raised again in the caller's goroutine. InSharedTx returns once the shared
 	// transaction has committed, or with the error that prevented the commit, in which
 	// case none of fn's writes were kept.
+	//
+	// If fn calls runtime.Goexit (as t.FailNow does), the goroutine running it ends, even
+	// if it is another caller's. InSharedTx then ends its own caller's goroutine too, and
+	// the other callers sharing the transaction get ErrSharedTxAborted.
 	//
 	// fn may run on another caller's goroutine and must not wait for anything outside
 	// the transaction. The store's queries on tx ignore the cancellation of ctx once fn
@@ -66,6 +71,7 @@ type txMember struct {
 	finished chan struct{}
 	err      error
 	panicked any
+	exited   bool
 }
 
 // InSharedTx runs fn in a transaction shared with concurrent callers; see SharedTxStore.
@@ -82,7 +88,6 @@ func (s *SQLStore) InSharedTx(ctx context.Context, fn func(tx StoreTx) error) er
 	for waiting := true; waiting; {
 		if batch := g.lead(m); batch != nil {
 			s.runGroup(ctx, batch)
-			g.handOff()
 			break
 		}
 		select {
@@ -98,6 +103,9 @@ func (s *SQLStore) InSharedTx(ctx context.Context, fn func(tx StoreTx) error) er
 			<-m.finished
 			waiting = false
 		}
+	}
+	if m.exited {
+		runtime.Goexit()
 	}
 	if m.panicked != nil {
 		panic(m.panicked)
@@ -124,10 +132,17 @@ func (g *txGroup) lead(m *txMember) []*txMember {
 	return batch
 }
 
-// handOff ends the running transaction and wakes the next caller in the queue to lead.
-func (g *txGroup) handOff() {
+// finish gives the members of the running transaction their outcomes, wakes them, ends
+// the transaction and wakes the next caller in the queue to lead.
+func (g *txGroup) finish(batch []*txMember, outcomes []txOutcome) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	for i, m := range batch {
+		m.err = outcomes[i].err
+		m.panicked = outcomes[i].panicked
+		m.exited = outcomes[i].exited
+		close(m.finished)
+	}
 	g.running = false
 	if len(g.queue) > 0 {
 		g.queue[0].signal()
@@ -161,28 +176,38 @@ func (m *txMember) signal() {
 	}
 }
 
-// runGroup runs the members' functions in shared transactions and records each one's
-// outcome. When a function breaks the transaction, the members after it run in another.
+// runGroup runs the members' functions in shared transactions, gives each member its
+// outcome and hands the lead on. When a function breaks the transaction, the members after
+// it run in another.
 func (s *SQLStore) runGroup(ctx context.Context, batch []*txMember) {
 	outcomes := make([]txOutcome, len(batch))
-	for start := 0; start < len(batch); {
-		start += s.runGroupTx(context.WithoutCancel(ctx), batch[start:], outcomes[start:])
-	}
-	s.group.mu.Lock()
-	defer s.group.mu.Unlock()
-	for i, m := range batch {
-		m.err = outcomes[i].err
-		m.panicked = outcomes[i].panicked
-		close(m.finished)
+	settled := 0
+	defer func() {
+		// Deferred so that the members are told and the lead is handed on even when a
+		// function ends this goroutine (runtime.Goexit, as t.FailNow does) or the driver
+		// panics. The transaction was rolled back then, so what had not settled is lost.
+		for i := settled; i < len(batch); i++ {
+			if !outcomes[i].exited {
+				outcomes[i] = txOutcome{err: fmt.Errorf("%w: the goroutine running the "+
+					"transaction ended before it committed", ErrSharedTxAborted)}
+			}
+		}
+		s.group.finish(batch, outcomes)
+	}()
+	for settled < len(batch) {
+		settled += s.runGroupTx(context.WithoutCancel(ctx), batch[settled:],
+			outcomes[settled:])
 	}
 }
 
 type txOutcome struct {
 	err      error
 	panicked any
+	// exited is set when the function called runtime.Goexit.
+	exited bool
 }
 
-func (o txOutcome) failed() bool { return o.err != nil || o.panicked != nil }
+func (o txOutcome) failed() bool { return o.err != nil || o.panicked != nil || o.exited }
 
 // runGroupTx runs members in one transaction begun with ctx, which the callers cannot
 // cancel, and fills in their outcomes. It returns how many members it settled: all of
@@ -212,7 +237,7 @@ func (s *SQLStore) runGroupTx(ctx context.Context, members []*txMember,
 		}
 	}()
 	if len(members) == 1 {
-		outcomes[0] = callMember(members[0], tx)
+		callMember(members[0], tx, &outcomes[0])
 		if outcomes[0].failed() {
 			return 1
 		}
@@ -227,7 +252,7 @@ func (s *SQLStore) runGroupTx(ctx context.Context, members []*txMember,
 			return failAll(fmt.Errorf("%w: unable to set a savepoint: %v",
 				ErrSharedTxAborted, err))
 		}
-		outcomes[i] = callMember(m, tx)
+		callMember(m, tx, &outcomes[i])
 		end := "RELEASE SAVEPOINT instars_member"
 		if outcomes[i].failed() {
 			end = "ROLLBACK TO SAVEPOINT instars_member; RELEASE SAVEPOINT instars_member"
@@ -266,13 +291,19 @@ func (c detachedConn) queryRow(ctx context.Context, query string, args ...any) s
 	return c.storeConn.queryRow(context.WithoutCancel(ctx), query, args...)
 }
 
-// callMember runs the member's function, catching a panic so that it can be raised again
-// in the member's own goroutine.
-func callMember(m *txMember, tx *storeTx) (outcome txOutcome) {
+// callMember runs the member's function and records its outcome, catching a panic or a
+// runtime.Goexit so that it can be raised again in the member's own goroutine. A Goexit
+// cannot be stopped: it still ends the goroutine running the function.
+func callMember(m *txMember, tx *storeTx, outcome *txOutcome) {
+	returned := false
 	defer func() {
 		if r := recover(); r != nil {
-			outcome = txOutcome{panicked: r}
+			*outcome = txOutcome{panicked: r}
+		} else if !returned {
+			*outcome = txOutcome{exited: true}
 		}
 	}()
-	return txOutcome{err: m.fn(tx)}
+	err := m.fn(tx)
+	returned = true
+	*outcome = txOutcome{err: err}
 }
