@@ -253,11 +253,7 @@ func (s *SQLStore) runGroupTx(ctx context.Context, members []*txMember,
 				ErrSharedTxAborted, err))
 		}
 		callMember(m, tx, &outcomes[i])
-		end := "RELEASE SAVEPOINT instars_member"
-		if outcomes[i].failed() {
-			end = "ROLLBACK TO SAVEPOINT instars_member; RELEASE SAVEPOINT instars_member"
-		}
-		if _, err := tx.conn.exec(ctx, end); err != nil {
+		if err := endSavepoint(ctx, tx, &outcomes[i]); err != nil {
 			// The transaction is gone, such as after an interrupted statement: no write
 			// made in it survives. The members after this one run in a new transaction.
 			for j := range i + 1 {
@@ -273,6 +269,24 @@ func (s *SQLStore) runGroupTx(ctx context.Context, members []*txMember,
 	}
 	committed = true
 	return len(members)
+}
+
+// endSavepoint keeps the writes of a member whose function succeeded and undoes those of
+// one whose function failed. It returns an error only when the transaction is gone.
+func endSavepoint(ctx context.Context, tx *storeTx, outcome *txOutcome) error {
+	if !outcome.failed() {
+		_, err := tx.conn.exec(ctx, "RELEASE SAVEPOINT instars_member")
+		if err == nil {
+			return nil
+		}
+		// On PostgreSQL, a failed statement whose error the function ignored leaves the
+		// transaction unusable until it is rolled back to a savepoint: this member's
+		// writes cannot be kept, but the other members' can.
+		outcome.err = fmt.Errorf("unable to keep the writes of the transaction: %w", err)
+	}
+	_, err := tx.conn.exec(ctx,
+		"ROLLBACK TO SAVEPOINT instars_member; RELEASE SAVEPOINT instars_member")
+	return err
 }
 
 // detachedConn runs statements without the cancellation of the caller's context, so that a

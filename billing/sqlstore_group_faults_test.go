@@ -3,7 +3,9 @@ package billing
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 )
@@ -152,4 +154,56 @@ func TestSharedTxAbortsBesideGoexit(t *testing.T) {
 		t.Errorf("order of the caller beside the goroutine exit: err %v, want ErrNotFound",
 			err)
 	}
+}
+
+// TestSharedTxSwallowedErrorStaysLocal has a caller's function ignore a failed insert and
+// return nil. On PostgreSQL the failed statement leaves the transaction unusable until it
+// is rolled back to a savepoint, so that caller's writes cannot be kept; the test checks
+// that the callers before and after it are kept all the same, and that the caller gets an
+// error exactly when its write is not kept.
+func TestSharedTxSwallowedErrorStaysLocal(t *testing.T) {
+	forEachStore(t, func(t *testing.T, store *SQLStore, _ *storeClock) {
+		ctx := context.Background()
+		release := holdGroup(t, store)
+		const callers, swallower = 3, 1
+		orders := make([]*Order, callers)
+		errs := make([]error, callers)
+		var wg sync.WaitGroup
+		for i := range callers {
+			orders[i] = testOrder(testCustomer, fmt.Sprintf("nonce-swallow-%d", i))
+			wg.Go(func() {
+				errs[i] = store.InSharedTx(ctx, func(tx StoreTx) error {
+					if err := tx.InsertOrder(ctx, orders[i]); err != nil {
+						return err
+					}
+					if i == swallower {
+						// An insert of the same order again fails, and is ignored.
+						_ = tx.InsertOrder(ctx, orders[i])
+					}
+					return nil
+				})
+			})
+			waitFor(t, "the caller to queue", func() bool {
+				return queuedCallers(store) == i+1
+			})
+		}
+		release(callers)
+		wg.Wait()
+		for i, err := range errs {
+			_, readErr := store.Order(ctx, orders[i].ID)
+			if i == swallower {
+				if (err == nil) != (readErr == nil) {
+					t.Errorf("caller that ignored an error: err %v, but reading its order: %v",
+						err, readErr)
+				}
+				if errors.Is(err, ErrSharedTxAborted) {
+					t.Errorf("caller that ignored an error: %v, want an error of its own", err)
+				}
+				continue
+			}
+			if err != nil || readErr != nil {
+				t.Errorf("caller %d: err %v, read %v; want it kept", i, err, readErr)
+			}
+		}
+	})
 }
