@@ -15,9 +15,8 @@ var idEncoding = base32.HexEncoding.WithPadding(base32.NoPadding)
 // time in milliseconds (48 bits) followed by 80 random bits, in lower-case base32. The
 // random part keeps identifiers unguessable, so they can be shown to customers without
 // revealing how many others exist. The time in front makes identifiers made one after
-// another sort together, so the database adds each new row next to the last one instead
-// of at a random place in its index, which is what makes a shared commit of many invoices
-// write few pages.
+// another sort together. The database then adds each new row next to the last one instead
+// of at a random place in its index, so a shared commit of many invoices writes few pages.
 func NewID(prefix string) string {
 	var b [16]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(time.Now().UnixMilli())<<16)

@@ -31,7 +31,7 @@ const (
 	// decision (LatePayments is LateHold).
 	AlertLatePayment AlertKind = "late_payment"
 	// AlertGatewayStopped: the payment gateway stopped for a reason a restart does not
-	// fix, such as a saved chain position that is not on the node's chain; no payment is
+	// fix, such as a saved chain position that is not on the node's chain. No payment is
 	// followed until the operator acts.
 	AlertGatewayStopped AlertKind = "gateway_stopped"
 )
