@@ -28,7 +28,8 @@ type SharedTxStore interface {
 	// the other callers sharing the transaction get ErrSharedTxAborted.
 	//
 	// fn may run on another caller's goroutine and must not wait for anything outside
-	// the transaction. The store's queries on tx ignore the cancellation of ctx once fn
+	// the transaction. If ctx ends before fn starts, fn does not run and InSharedTx returns
+	// ctx's error. The store's queries on tx ignore the cancellation of ctx once fn
 	// has started, because a statement interrupted part way rolls back the whole
 	// transaction on SQLite, other callers' writes included; code that writes to
 	// tx.SQLTx() or tx.PgxTx() directly should do the same with context.WithoutCancel.
@@ -237,6 +238,10 @@ func (s *SQLStore) runGroupTx(ctx context.Context, members []*txMember,
 		}
 	}()
 	if len(members) == 1 {
+		if err := members[0].ctx.Err(); err != nil {
+			outcomes[0].err = err
+			return 1
+		}
 		callMember(members[0], tx, &outcomes[0])
 		if outcomes[0].failed() {
 			return 1
@@ -248,6 +253,11 @@ func (s *SQLStore) runGroupTx(ctx context.Context, members []*txMember,
 		return 1
 	}
 	for i, m := range members {
+		if err := m.ctx.Err(); err != nil {
+			// The caller gave up before its function started, so the function never runs.
+			outcomes[i].err = err
+			continue
+		}
 		if _, err := tx.conn.exec(ctx, "SAVEPOINT instars_member"); err != nil {
 			return failAll(fmt.Errorf("%w: unable to set a savepoint: %v",
 				ErrSharedTxAborted, err))

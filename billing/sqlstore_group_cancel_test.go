@@ -2,8 +2,10 @@ package billing
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -93,4 +95,58 @@ func TestSharedTxCancelledWhileItsFunctionRuns(t *testing.T) {
 			t.Errorf("order %s with nonce %s: %v", order.ID, order.Payload.Nonce, err)
 		}
 	}
+}
+
+// TestSharedTxCancelledBeforeItsTurn cancels a caller that a transaction has taken but
+// whose function has not started, and checks that its function never runs, that it gets
+// the context's error, and that the caller ahead of it is kept.
+func TestSharedTxCancelledBeforeItsTurn(t *testing.T) {
+	forEachStore(t, func(t *testing.T, store *SQLStore, _ *storeClock) {
+		release := holdGroup(t, store)
+		ctx := context.Background()
+
+		leaderOrder := testOrder(testCustomer, "nonce-leader-ahead")
+		inside, proceed := make(chan struct{}), make(chan struct{})
+		leaderDone := make(chan error, 1)
+		go func() {
+			leaderDone <- store.InSharedTx(ctx, func(tx StoreTx) error {
+				close(inside)
+				<-proceed
+				return tx.InsertOrder(ctx, leaderOrder)
+			})
+		}()
+		waitFor(t, "the leader to queue", func() bool { return queuedCallers(store) == 1 })
+
+		memberCtx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		var ran atomic.Bool
+		memberDone := make(chan error, 1)
+		go func() {
+			memberDone <- store.InSharedTx(memberCtx, func(tx StoreTx) error {
+				ran.Store(true)
+				return nil
+			})
+		}()
+		waitFor(t, "the member to queue", func() bool { return queuedCallers(store) == 2 })
+		release(2)
+		<-inside
+		if queued := queuedCallers(store); queued != 0 {
+			t.Fatalf("%d callers still queued, want the member taken", queued)
+		}
+		cancel()
+		close(proceed)
+
+		if err := <-leaderDone; err != nil {
+			t.Errorf("leader: %v", err)
+		}
+		if _, err := store.Order(ctx, leaderOrder.ID); err != nil {
+			t.Errorf("leader's order: %v", err)
+		}
+		if err := <-memberDone; !errors.Is(err, context.Canceled) {
+			t.Errorf("member cancelled before its turn: %v, want context.Canceled", err)
+		}
+		if ran.Load() {
+			t.Errorf("the function of a member cancelled before its turn ran")
+		}
+	})
 }
