@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // SharedTxStore is a Store that can run the transactions of concurrent callers as one
@@ -39,8 +42,9 @@ type SharedTxStore interface {
 }
 
 // ErrSharedTxAborted is returned by InSharedTx when the shared transaction was rolled back
-// by something other than the caller's own function, so the caller's writes were not kept
-// and may be tried again.
+// by something other than the caller's own function, or when the commit of a transaction
+// shared by several callers failed. The caller's writes were not kept and may be tried
+// again.
 var ErrSharedTxAborted = errors.New("billing: shared transaction aborted")
 
 var _ SharedTxStore = (*SQLStore)(nil)
@@ -275,10 +279,27 @@ func (s *SQLStore) runGroupTx(ctx context.Context, members []*txMember,
 		}
 	}
 	if err := tx.commit(ctx); err != nil {
-		return failAll(fmt.Errorf("unable to commit the transaction: %w", err))
+		err = fmt.Errorf("unable to commit the transaction: %w", err)
+		if s.commitRolledBack(err) {
+			// No member can tell whether its own writes or another's failed the commit.
+			err = fmt.Errorf("%w: %w", ErrSharedTxAborted, err)
+		}
+		return failAll(err)
 	}
 	committed = true
 	return len(members)
+}
+
+// commitRolledBack reports whether a failed commit certainly rolled the transaction back:
+// PostgreSQL answered the commit with an error, or SQLite, whose driver (modernc.org/sqlite
+// v1.63, tx.Commit) rolls back a transaction whose commit failed. An error from a lost
+// PostgreSQL connection leaves the outcome unknown.
+func (s *SQLStore) commitRolledBack(err error) bool {
+	if s.dialect == DialectSQLite {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) || errors.Is(err, pgx.ErrTxCommitRollback)
 }
 
 // endSavepoint keeps the writes of a member whose function succeeded and undoes those of

@@ -207,3 +207,60 @@ func TestSharedTxSwallowedErrorStaysLocal(t *testing.T) {
 		}
 	})
 }
+
+// deferViolation makes a write in tx that breaks a constraint checked only at commit, so
+// that committing tx fails.
+func deferViolation(ctx context.Context, tx StoreTx) error {
+	if sqlTx := tx.SQLTx(); sqlTx != nil {
+		if _, err := sqlTx.ExecContext(ctx, "PRAGMA defer_foreign_keys = ON"); err != nil {
+			return err
+		}
+		inv := storedInvoice("ord_missing", "bcrt1q-deferred", "acct-deferred", 0)
+		return tx.InsertInvoice(ctx, inv)
+	}
+	_, err := tx.PgxTx().Exec(ctx, `CREATE TEMP TABLE deferred_probe
+		(k integer UNIQUE DEFERRABLE INITIALLY DEFERRED) ON COMMIT DROP;
+		INSERT INTO deferred_probe VALUES (1), (1)`)
+	return err
+}
+
+// TestSharedTxCommitFailureAborts has one caller's write break a constraint checked at
+// commit, so that the shared commit fails, and checks that every caller gets an error
+// wrapping ErrSharedTxAborted and that no caller's write is kept.
+func TestSharedTxCommitFailureAborts(t *testing.T) {
+	forEachStore(t, func(t *testing.T, store *SQLStore, _ *storeClock) {
+		ctx := context.Background()
+		release := holdGroup(t, store)
+		const callers, violator = 3, 1
+		orders := make([]*Order, callers)
+		errs := make([]error, callers)
+		var wg sync.WaitGroup
+		for i := range callers {
+			orders[i] = testOrder(testCustomer, fmt.Sprintf("nonce-commit-fails-%d", i))
+			wg.Go(func() {
+				errs[i] = store.InSharedTx(ctx, func(tx StoreTx) error {
+					if err := tx.InsertOrder(ctx, orders[i]); err != nil {
+						return err
+					}
+					if i == violator {
+						return deferViolation(ctx, tx)
+					}
+					return nil
+				})
+			})
+			waitFor(t, "the caller to queue", func() bool {
+				return queuedCallers(store) == i+1
+			})
+		}
+		release(callers)
+		wg.Wait()
+		for i, err := range errs {
+			if !errors.Is(err, ErrSharedTxAborted) {
+				t.Errorf("caller %d: %v, want ErrSharedTxAborted", i, err)
+			}
+			if _, err := store.Order(ctx, orders[i].ID); !errors.Is(err, ErrNotFound) {
+				t.Errorf("caller %d's order survived the failed commit (err %v)", i, err)
+			}
+		}
+	})
+}
