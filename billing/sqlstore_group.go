@@ -24,20 +24,29 @@ type SharedTxStore interface {
 	// returns an error or panics, without touching the other callers' writes; a panic is
 	// raised again in the caller's goroutine. InSharedTx returns once the shared
 	// transaction has committed, or with the error that prevented the commit, in which
-	// case none of fn's writes were kept.
+	// case none of fn's writes were kept. If ctx ends before fn starts, fn does not run
+	// and InSharedTx returns ctx's error.
+	//
+	// fn may run on another caller's goroutine and must not wait for anything outside
+	// the transaction. That includes calling InSharedTx, InTx or the store's own methods
+	// on the same store: they wait for the transaction running fn, which cannot end before
+	// fn returns. A nested InSharedTx returns only when its ctx ends. A nested InTx or
+	// store method waits as SQLStoreOptions.MaxOpenConns describes on SQLite, and for the
+	// row locks the shared transaction holds on PostgreSQL.
 	//
 	// If fn calls runtime.Goexit (as t.FailNow does), the goroutine running it ends, even
 	// if it is another caller's. InSharedTx then ends its own caller's goroutine too, and
 	// the other callers sharing the transaction get ErrSharedTxAborted.
 	//
-	// fn may run on another caller's goroutine and must not wait for anything outside
-	// the transaction. If ctx ends before fn starts, fn does not run and InSharedTx returns
-	// ctx's error. The store's queries on tx ignore the cancellation of ctx once fn
-	// has started, because a statement interrupted part way rolls back the whole
-	// transaction on SQLite, other callers' writes included; code that writes to
-	// tx.SQLTx() or tx.PgxTx() directly should do the same with context.WithoutCancel.
-	// If it does not, and a cancellation breaks the transaction, every caller sharing it
-	// gets an error wrapping ErrSharedTxAborted and nothing is kept.
+	// The store's queries on tx ignore the cancellation of ctx once fn has started,
+	// because a statement interrupted part way rolls back the whole transaction on SQLite,
+	// other callers' writes included. Code that writes to tx.SQLTx() or tx.PgxTx()
+	// directly should do the same with context.WithoutCancel. It must not commit or roll
+	// back the transaction itself: a COMMIT there would keep writes that InSharedTx then
+	// reports as lost. If a function breaks the transaction anyway, the
+	// callers whose functions ran before it in that transaction get an error wrapping
+	// ErrSharedTxAborted and lose their writes, and the callers after it run in a new
+	// transaction.
 	InSharedTx(ctx context.Context, fn func(tx StoreTx) error) error
 }
 

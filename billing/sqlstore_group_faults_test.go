@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"testing"
@@ -263,4 +264,150 @@ func TestSharedTxCommitFailureAborts(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestSharedTxPanicAlone has a lone caller's function panic, and checks that the panic
+// reaches the caller, that the write before it is undone, and that the store still serves
+// callers.
+func TestSharedTxPanicAlone(t *testing.T) {
+	forEachStore(t, func(t *testing.T, store *SQLStore, _ *storeClock) {
+		ctx := context.Background()
+		order := testOrder(testCustomer, "nonce-panic-alone")
+		panicked := func() (value any) {
+			defer func() { value = recover() }()
+			_ = store.InSharedTx(ctx, func(tx StoreTx) error {
+				if err := tx.InsertOrder(ctx, order); err != nil {
+					return err
+				}
+				panic("lone caller panicked")
+			})
+			return nil
+		}()
+		if panicked != "lone caller panicked" {
+			t.Errorf("recovered %v, want the function's panic", panicked)
+		}
+		if _, err := store.Order(ctx, order.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("order written before the panic: err %v, want ErrNotFound", err)
+		}
+		later := testOrder(testCustomer, "nonce-after-panic")
+		err := store.InSharedTx(ctx, func(tx StoreTx) error {
+			return tx.InsertOrder(ctx, later)
+		})
+		if err != nil {
+			t.Fatalf("InSharedTx after a panic: %v", err)
+		}
+	})
+}
+
+// TestSharedTxNestedCallWaitsForContext has a function call InSharedTx and InTx on the same
+// store. Both wait for the transaction that runs the function, which cannot end until the
+// function returns; the test checks that they give up when their context ends, that the
+// outer caller then gets their error, and that the store serves callers afterwards.
+func TestSharedTxNestedCallWaitsForContext(t *testing.T) {
+	store := openSQLiteStore(t, &storeClock{now: invoiceStart})
+	ctx := context.Background()
+	nested := map[string]func(context.Context) error{
+		"InSharedTx": func(ctx context.Context) error {
+			return store.InSharedTx(ctx, func(StoreTx) error { return nil })
+		},
+		"InTx": func(ctx context.Context) error {
+			return store.InTx(ctx, func(StoreTx) error { return nil })
+		},
+	}
+	for name, call := range nested {
+		order := testOrder(testCustomer, "nonce-nested-"+name)
+		err := store.InSharedTx(ctx, func(tx StoreTx) error {
+			if err := tx.InsertOrder(ctx, order); err != nil {
+				return err
+			}
+			nestedCtx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+			defer cancel()
+			return call(nestedCtx)
+		})
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("%s inside InSharedTx: %v, want context.DeadlineExceeded", name, err)
+		}
+		if _, err := store.Order(ctx, order.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("%s inside InSharedTx: order kept (err %v)", name, err)
+		}
+	}
+	if queued := queuedCallers(store); queued != 0 {
+		t.Errorf("%d callers left queued", queued)
+	}
+	later := testOrder(testCustomer, "nonce-after-nested")
+	if err := store.InSharedTx(ctx, func(tx StoreTx) error {
+		return tx.InsertOrder(ctx, later)
+	}); err != nil {
+		t.Fatalf("InSharedTx after nested calls: %v", err)
+	}
+}
+
+// TestSharedTxCloseWhileQueued closes the store while one caller's transaction runs and
+// others are queued, and checks that every caller returns, that each caller told of a
+// success has its write in the database, as a store opened afterwards reads it, and that
+// each caller given an error does not.
+func TestSharedTxCloseWhileQueued(t *testing.T) {
+	ctx := context.Background()
+	t.Run("sqlite", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "billing.db")
+		testCloseWhileQueued(t, func() (*SQLStore, error) {
+			return OpenSQLite(ctx, path, nil)
+		})
+	})
+	t.Run("postgres", func(t *testing.T) {
+		dsn := newPostgresSchema(t)
+		testCloseWhileQueued(t, func() (*SQLStore, error) {
+			return OpenPostgres(ctx, dsn, nil)
+		})
+	})
+}
+
+func testCloseWhileQueued(t *testing.T, open func() (*SQLStore, error)) {
+	ctx := context.Background()
+	store, err := open()
+	if err != nil {
+		t.Fatalf("open the store: %v", err)
+	}
+	defer store.Close()
+	release := holdGroup(t, store)
+	const callers = 8
+	orders := make([]*Order, callers)
+	errs := make([]error, callers)
+	var wg sync.WaitGroup
+	for i := range callers {
+		orders[i] = testOrder(testCustomer, fmt.Sprintf("nonce-close-%d", i))
+		wg.Go(func() {
+			errs[i] = store.InSharedTx(ctx, func(tx StoreTx) error {
+				return tx.InsertOrder(ctx, orders[i])
+			})
+		})
+	}
+	waitFor(t, "the callers to queue", func() bool { return queuedCallers(store) == callers })
+	closed := make(chan error, 1)
+	go func() { closed <- store.Close() }()
+	release(callers)
+	if err := awaitResult(t, "Close", closed); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	finished := make(chan error, 1)
+	go func() {
+		wg.Wait()
+		finished <- nil
+	}()
+	awaitResult(t, "the queued callers", finished)
+
+	reopened, err := open()
+	if err != nil {
+		t.Fatalf("reopen the store: %v", err)
+	}
+	defer reopened.Close()
+	for i, err := range errs {
+		_, readErr := reopened.Order(ctx, orders[i].ID)
+		if err == nil && readErr != nil {
+			t.Errorf("caller %d succeeded but its order is missing: %v", i, readErr)
+		}
+		if err != nil && !errors.Is(readErr, ErrNotFound) {
+			t.Errorf("caller %d failed (%v) but its order is stored (err %v)", i, err, readErr)
+		}
+	}
 }
