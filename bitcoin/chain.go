@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
@@ -42,6 +43,18 @@ type ChainSource interface {
 	// every transaction already in the mempool, and after a lost connection comes back it
 	// sends UpdateReconnected followed by the mempool transactions it may have missed.
 	Subscribe(ctx context.Context) <-chan ChainUpdate
+}
+
+// MempoolEntryTimer is implemented by a ChainSource that can tell when a transaction entered
+// its node's mempool. The tracker asks it about a payment it finds in the mempool at start or
+// after a reconnection, which may have been broadcast while the tracker was not running.
+// RPCSource implements it; EsploraSource does not.
+type MempoolEntryTimer interface {
+	// MempoolEntryTime returns when the node accepted the transaction into its mempool, by
+	// the node's clock, or an error wrapping ErrNotFound if it is not in the mempool. An
+	// implementation may answer from a recent reading of the mempool, and so date a
+	// transaction that left it since.
+	MempoolEntryTime(ctx context.Context, txid chainhash.Hash) (time.Time, error)
 }
 
 // UpdateKind is what a ChainUpdate reports.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/btcsuite/btcd/btcjson"
@@ -112,6 +113,10 @@ type RPCSource struct {
 	subscribers map[*updateQueue]chan struct{}
 	// connects counts websocket connections, to tell a reconnection from the first one.
 	connects int
+
+	// noMempoolEntry is set once the node answered that it lacks getmempoolentry.
+	noMempoolEntry atomic.Bool
+	mempoolListing mempoolListing
 }
 
 // DialRPC checks that the node accepts the credentials given and returns a source for it.

@@ -77,8 +77,10 @@ func (c TrackerConfig) withDefaults() (TrackerConfig, error) {
 // down, which needs the node to still hold those blocks), then rescans the last Depth blocks
 // up to the tip, and scans the node's mempool. Events of the rescanned blocks are
 // therefore sent again; each carries the payment's full state, so handling one twice is
-// harmless. Synced reports when this catch-up is done. A saved block the node does not
-// have at all ends Run with a ForeignCursorError.
+// harmless. Payments found by the mempool scan carry the time the node accepted them, where
+// the source implements MempoolEntryTimer, so that one broadcast while the tracker was down
+// is not dated at the restart. Synced reports when this catch-up is done. A saved block the
+// node does not have at all ends Run with a ForeignCursorError.
 type Tracker struct {
 	cfg     TrackerConfig
 	watches *watchSet
@@ -109,6 +111,9 @@ type trackedTx struct {
 	block BlockID
 	// blockTime is the timestamp in block's header.
 	blockTime time.Time
+	// firstSeen is when the node accepted the transaction into its mempool, for one found
+	// by a mempool scan; zero otherwise or when the source could not tell.
+	firstSeen time.Time
 }
 
 func (t *trackedTx) confirmed() bool { return t.block.Hash != chainhash.Hash{} }
@@ -252,7 +257,8 @@ func (t *Tracker) Run(ctx context.Context) error {
 				needSync, scanPending = true, true
 			case UpdateTransaction:
 				// Run reaches this select only once start has succeeded.
-				replaced, err := t.handleMempoolTx(ctx, update.Tx)
+				// A notified transaction has only just arrived, so it needs no entry time.
+				replaced, err := t.handleMempoolTx(ctx, update.Tx, false)
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}

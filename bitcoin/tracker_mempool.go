@@ -2,7 +2,9 @@ package bitcoin
 
 import (
 	"context"
+	"time"
 
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
 )
 
@@ -28,9 +30,13 @@ func signalsRBF(tx *wire.MsgTx) bool {
 }
 
 // handleMempoolTx processes a transaction that entered the mempool: it reports followed
-// payments it replaces and the outputs it pays to watched scripts. It returns whether it
-// replaced a followed transaction, whose descendants the node then evicted too.
-func (t *Tracker) handleMempoolTx(ctx context.Context, tx *wire.MsgTx) (bool, error) {
+// payments it replaces and the outputs it pays to watched scripts. With scanned, the
+// transaction comes from a mempool scan, where it may have waited for some time, so a
+// payment is dated with the node's entry time. It returns whether it replaced a followed
+// transaction, whose descendants the node then evicted too.
+func (t *Tracker) handleMempoolTx(ctx context.Context, tx *wire.MsgTx, scanned bool) (bool,
+	error) {
+
 	txid := tx.TxHash()
 	if _, ok := t.txs[txid]; ok {
 		return false, nil
@@ -82,6 +88,9 @@ func (t *Tracker) handleMempoolTx(ctx context.Context, tx *wire.MsgTx) (bool, er
 	}
 	for _, followed := range t.followMatches(matches) {
 		followed.rbf = rbf
+		if scanned {
+			followed.firstSeen = t.mempoolEntryTime(ctx, followed.txid)
+		}
 		for _, p := range followed.payments {
 			if err := t.emit(ctx, t.event(EventMempool, followed, p, 0)); err != nil {
 				return false, err
@@ -90,4 +99,21 @@ func (t *Tracker) handleMempoolTx(ctx context.Context, tx *wire.MsgTx) (bool, er
 		}
 	}
 	return len(conflicts) > 0, nil
+}
+
+// mempoolEntryTime asks the source when the node accepted txid into its mempool. It returns
+// the zero time when the source cannot tell or the call fails: the payment is then dated
+// when it is handled, which is late only for one that waited while the tracker was down.
+func (t *Tracker) mempoolEntryTime(ctx context.Context, txid chainhash.Hash) time.Time {
+	timer, ok := t.cfg.Source.(MempoolEntryTimer)
+	if !ok {
+		return time.Time{}
+	}
+	entered, err := timer.MempoolEntryTime(ctx, txid)
+	if err != nil {
+		t.cfg.Logger.DebugContext(ctx, "bitcoin tracker: mempool entry time unavailable; "+
+			"the payment is dated when handled", "txid", txid.String(), "error", err)
+		return time.Time{}
+	}
+	return entered
 }

@@ -74,7 +74,7 @@ func (t *Tracker) scanMempool(ctx context.Context) (bool, error) {
 		if err != nil {
 			return replacedAny, fmt.Errorf("read mempool transaction %s: %w", txid, err)
 		}
-		replaced, err := t.handleMempoolTx(ctx, tx)
+		replaced, err := t.handleMempoolTx(ctx, tx, true)
 		if err != nil {
 			return replacedAny, err
 		}

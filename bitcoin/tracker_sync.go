@@ -308,6 +308,7 @@ func (t *Tracker) event(kind EventKind, followed *trackedTx, p *trackedPayment,
 		Confirmations: confirmations,
 		Block:         followed.block,
 		BlockTime:     followed.blockTime,
+		FirstSeen:     followed.firstSeen,
 		SignalsRBF:    followed.rbf,
 	}
 }
