@@ -256,6 +256,10 @@ func (s *SQLStore) runGroupTx(ctx context.Context, members []*txMember,
 			return 1
 		}
 		callMember(members[0], tx, &outcomes[0])
+		if !outcomes[0].failed() && !txOpen(tx) {
+			outcomes[0].err = errors.New("the transaction ended before its commit: the " +
+				"function committed or rolled it back itself")
+		}
 		if outcomes[0].failed() {
 			return 1
 		}
@@ -297,6 +301,14 @@ func (s *SQLStore) runGroupTx(ctx context.Context, members []*txMember,
 	}
 	committed = true
 	return len(members)
+}
+
+// txOpen reports whether the transaction is still open as far as the store can tell. It
+// checks PostgreSQL's transaction status, because a COMMIT there after a ROLLBACK that a
+// function ran itself only warns, and would report a success with nothing kept. On SQLite
+// such a COMMIT fails by itself.
+func txOpen(tx *storeTx) bool {
+	return tx.pgxTx == nil || tx.pgxTx.Conn().PgConn().TxStatus() != 'I'
 }
 
 // commitRolledBack reports whether a failed commit certainly rolled the transaction back:

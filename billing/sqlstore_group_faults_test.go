@@ -411,3 +411,24 @@ func testCloseWhileQueued(t *testing.T, open func() (*SQLStore, error)) {
 		}
 	}
 }
+
+// TestSharedTxBrokenAlone has a lone caller end its transaction behind the store's back and
+// return nil, and checks that it is told of a failure, since nothing it wrote is kept.
+func TestSharedTxBrokenAlone(t *testing.T) {
+	forEachStore(t, func(t *testing.T, store *SQLStore, _ *storeClock) {
+		ctx := context.Background()
+		order := testOrder(testCustomer, "nonce-broken-alone")
+		err := store.InSharedTx(ctx, func(tx StoreTx) error {
+			if err := tx.InsertOrder(ctx, order); err != nil {
+				return err
+			}
+			return endBehindStore(ctx, tx)
+		})
+		if err == nil {
+			t.Errorf("InSharedTx whose transaction was rolled back behind it succeeded")
+		}
+		if _, err := store.Order(ctx, order.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("order of the rolled back transaction: err %v, want ErrNotFound", err)
+		}
+	})
+}
