@@ -45,15 +45,15 @@ type ChainSource interface {
 	Subscribe(ctx context.Context) <-chan ChainUpdate
 }
 
-// MempoolEntryTimer is implemented by a ChainSource that can tell when a transaction entered
-// its node's mempool. The tracker asks it about a payment it finds in the mempool at start or
-// after a reconnection, which may have been broadcast while the tracker was not running.
-// RPCSource implements it; EsploraSource does not.
+// MempoolEntryTimer is implemented by a ChainSource that can report when a transaction
+// entered its node's mempool. The tracker calls it for a payment it finds in the mempool at
+// start or after a reconnection, which may have been broadcast while the tracker was not
+// running. RPCSource implements it, EsploraSource does not.
 type MempoolEntryTimer interface {
 	// MempoolEntryTime returns when the node accepted the transaction into its mempool, by
 	// the node's clock, or an error wrapping ErrNotFound if it is not in the mempool. An
-	// implementation may answer from a recent reading of the mempool, and so date a
-	// transaction that left it since.
+	// implementation may use a recent read of the mempool, so it may still return a time
+	// for a transaction that has left the mempool since.
 	MempoolEntryTime(ctx context.Context, txid chainhash.Hash) (time.Time, error)
 }
 

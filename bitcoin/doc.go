@@ -31,7 +31,10 @@
 //
 // A ChainSource is a read-only view of a node. DialRPC connects to bitcoind, which it polls
 // over HTTP, or to btcd, whose websocket pushes blocks and transactions; NewEsploraSource
-// reads an Esplora HTTP server.
+// reads an Esplora HTTP server. A source that can also report when a transaction entered
+// its node's mempool implements MempoolEntryTimer. The RPC source does, through
+// getmempoolentry or, on btcd, which lacks that call, verbose getrawmempool. The Esplora
+// source does not.
 //
 // # Payment tracker
 //
@@ -64,9 +67,16 @@
 // node's tip, and false again while the tracker catches up after a lost connection; a
 // consumer that acts on a payment's absence (expiring an invoice) waits for it. A saved
 // cursor whose block the node never had (another network, or a reset regtest chain) stops
-// Run with a ForeignCursorError rather than guessing where the chains part. Watch the open invoices' scripts before Run:
-// a payment that is already in the mempool when its script is watched is reported only
-// once it is mined, or at the next start.
+// Run with a ForeignCursorError rather than guessing where the chains part. Watch the open
+// invoices' scripts before Run: a payment that is already in the mempool when its script is
+// watched is reported only once it is mined, or at the next start.
+//
+// A payment found by the mempool scan at start or after a reconnection, rather than notified
+// as it arrives, carries FirstSeen, when the node accepted it, if the source implements
+// MempoolEntryTimer. A payment broadcast while the tracker was down is thus dated by its
+// arrival at the node, not by the restart. The tracker makes one request per newly found
+// paying transaction, never one per mempool transaction. When the request fails, it logs at
+// debug level and leaves FirstSeen zero.
 //
 // NOTE: the tracker keeps unconfirmed payments in memory. An unconfirmed payment that left
 // the mempool while the process was stopped is not reported again, so a consumer that still

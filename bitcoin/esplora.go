@@ -35,6 +35,11 @@ type EsploraConfig struct {
 //
 // NOTE: every new mempool transaction costs one request. Against a public server with a busy
 // mainnet mempool this source is therefore slow and may be rate-limited, so run your own.
+//
+// EsploraSource does not implement MempoolEntryTimer: Esplora's transaction status holds
+// only whether, and in which block, the transaction is confirmed. A payment the tracker
+// finds unconfirmed at its start is therefore dated when it is handled, however long it
+// waited in the mempool while the tracker was down.
 type EsploraSource struct {
 	cfg  EsploraConfig
 	base string

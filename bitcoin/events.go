@@ -75,11 +75,12 @@ type PaymentEvent struct {
 	// it within consensus limits, so it is close to, but not exactly, when the block was
 	// found.
 	BlockTime time.Time
-	// FirstSeen is when the node says the transaction entered its mempool, for a payment
-	// the tracker found in the mempool at start or after a reconnection, where it may have
-	// waited while the tracker was not running. It is zero for a transaction the tracker was
-	// notified of as it arrived, for one it first found in a block, and when the source
-	// cannot tell (see MempoolEntryTimer). Later events of the payment repeat it.
+	// FirstSeen is when the node accepted the transaction into its mempool, by the node's
+	// clock, for a payment the tracker found in the mempool at start or after a
+	// reconnection, where it may have waited while the tracker was not running. It is zero
+	// for a transaction the tracker was notified of as it arrived, for one it first found in
+	// a block, and when the source cannot report it (see MempoolEntryTimer). Later events of
+	// the payment repeat it.
 	FirstSeen time.Time
 	// SignalsRBF is set when the transaction signals replaceability (BIP125), explicitly
 	// through an input sequence number or by spending an unconfirmed output of a

@@ -14,8 +14,8 @@ import (
 
 var _ MempoolEntryTimer = (*RPCSource)(nil)
 
-// mempoolListingReuse is how long one verbose mempool listing answers entry-time questions
-// about the transactions it holds. A mempool scan asks about each new payment in turn, so one
+// mempoolListingReuse is how long one verbose mempool listing serves entry-time lookups of
+// the transactions it contains. A mempool scan looks up each new payment in turn, so one
 // listing serves all of them.
 const mempoolListingReuse = time.Minute
 
@@ -31,12 +31,12 @@ type mempoolListing struct {
 // MempoolEntryTime returns when the node accepted a transaction into its mempool, to the
 // second. It calls getmempoolentry, whose result has the time the transaction entered the
 // pool in Unix seconds (Bitcoin Core's documented result, 0.16 to 27.0). btcd v0.24.2
-// answers that call as unimplemented, so the source then reads the mempool with verbose
+// rejects that call as unimplemented, so the source then reads the mempool with verbose
 // getrawmempool, whose entries carry the same time, and keeps doing so.
 //
 // NOTE: on btcd each listing holds the whole mempool (tens of megabytes for a full mainnet
-// one), so it is reused for a minute and kept, about 60 bytes per transaction, until the
-// next question.
+// one), so it is reused for a minute and kept, about 60 bytes per transaction (an estimate),
+// until the next lookup.
 func (s *RPCSource) MempoolEntryTime(ctx context.Context, txid chainhash.Hash) (time.Time,
 	error) {
 
@@ -60,7 +60,7 @@ func (s *RPCSource) mempoolEntry(ctx context.Context, txid chainhash.Hash) (time
 	}
 	err := s.rpc.call(ctx, "getmempoolentry", &entry, txid.String())
 	if code, ok := rpcErrorCode(err); ok && code == btcjson.ErrRPCInvalidAddressOrKey {
-		// Bitcoin Core's answer for a transaction that is not in the mempool.
+		// Bitcoin Core's error for a transaction that is not in the mempool.
 		return time.Time{}, fmt.Errorf("mempool entry %s: %w", txid, ErrNotFound)
 	}
 	if err != nil {
@@ -113,9 +113,9 @@ func (s *RPCSource) listedEntryTime(ctx context.Context, txid chainhash.Hash) (t
 	return time.Unix(seconds, 0), nil
 }
 
-// unimplemented reports whether err is a node's answer that it does not offer the method:
-// JSON-RPC's "method not found", or btcd's "Command unimplemented" for a method it knows
-// of but lacks.
+// unimplemented reports whether err is the node's error for a method it lacks: JSON-RPC's
+// "method not found", or btcd's "Command unimplemented" for a method it recognises but does
+// not implement.
 func unimplemented(err error) bool {
 	var rpcErr *btcjson.RPCError
 	if !errors.As(err, &rpcErr) {

@@ -14,11 +14,11 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 )
 
-// coreMempoolEntries answers getmempoolentry as Bitcoin Core 27.0 documents it (the entry's
-// fields, time in Unix seconds among them), or with error -5 "Transaction not in mempool",
-// which Bitcoin Core's functional tests expect for a transaction it does not hold. Bitcoin
-// Core does not run here, so this stands in for the one call under test; the getrawmempool
-// path is tested against btcd.
+// coreMempoolEntries serves getmempoolentry with the result Bitcoin Core 27.0 documents (the
+// entry's fields, time in Unix seconds among them), or with error -5 "Transaction not in
+// mempool", which Bitcoin Core's functional tests expect for a transaction not in its
+// mempool. Bitcoin Core does not run here, so this server takes its place for the one call
+// under test. The getrawmempool path is tested against btcd.
 type coreMempoolEntries struct {
 	entered map[string]int64
 	mu      sync.Mutex

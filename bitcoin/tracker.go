@@ -111,8 +111,8 @@ type trackedTx struct {
 	block BlockID
 	// blockTime is the timestamp in block's header.
 	blockTime time.Time
-	// firstSeen is when the node accepted the transaction into its mempool, for one found
-	// by a mempool scan; zero otherwise or when the source could not tell.
+	// firstSeen is when the node accepted the transaction into its mempool. It is set for a
+	// transaction found by a mempool scan, and zero otherwise or when the lookup failed.
 	firstSeen time.Time
 }
 

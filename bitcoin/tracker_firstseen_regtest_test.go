@@ -72,10 +72,10 @@ func runSyncedTracker(t *testing.T, source ChainSource, cursors CursorStore,
 }
 
 // checkEntryTime checks that entered, a time to the second, lies between before and after.
-func checkEntryTime(t *testing.T, what string, entered, before, after time.Time) {
+func checkEntryTime(t *testing.T, field string, entered, before, after time.Time) {
 	t.Helper()
 	if entered.Before(before.Truncate(time.Second)) || entered.After(after) {
-		t.Errorf("%s = %v, want between %v and %v", what, entered, before, after)
+		t.Errorf("%s = %v, want between %v and %v", field, entered, before, after)
 	}
 }
 
@@ -111,7 +111,7 @@ func TestRPCSourceMempoolEntryTime(t *testing.T) {
 				t.Errorf("unknown transaction: error %v, want ErrNotFound", err)
 			}
 
-			// A new source, which has no earlier listing to answer from.
+			// A new source, with no earlier listing to look the transaction up in.
 			mine(t, node, 1)
 			_, err = dialNode(t, node, kind).MempoolEntryTime(context.Background(),
 				tx.TxHash())
@@ -188,9 +188,9 @@ func TestRegtestFirstSeenAfterRestart(t *testing.T) {
 }
 
 func TestRegtestFirstSeenRefused(t *testing.T) {
-	// btcd refuses a limited RPC user every call outside a fixed list, which holds what
+	// btcd rejects a limited RPC user's calls outside a fixed list, which contains what
 	// the tracker needs but not getmempoolentry. Over the websocket, btcd v0.24.2 sends no
-	// reply to a refused call, which then fails when CallTimeout ends.
+	// reply to a rejected call, which then fails when CallTimeout ends.
 	const user, password = "limited", "limited-password"
 	node := regtest.Start(t, regtest.Options{
 		ExtraArgs: []string{"--rpclimituser=" + user, "--rpclimitpass=" + password},
@@ -221,7 +221,7 @@ func TestRegtestFirstSeenRefused(t *testing.T) {
 			log.timeout = 10 * time.Second
 			seen := log.expect(t, EventMempool, outpointTo(t, tx, script), 0)
 			if !seen.FirstSeen.IsZero() {
-				t.Errorf("FirstSeen = %v after a refused question, want zero", seen.FirstSeen)
+				t.Errorf("FirstSeen = %v after a rejected request, want zero", seen.FirstSeen)
 			}
 		})
 	}

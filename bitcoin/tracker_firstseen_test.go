@@ -12,13 +12,14 @@ import (
 	"github.com/btcsuite/btcd/wire"
 )
 
-// timedChain is a fakeChain that dates its mempool transactions and counts the questions.
+// timedChain is a fakeChain that dates its mempool transactions and records the txids whose
+// entry time is requested.
 type timedChain struct {
 	*fakeChain
-	mu      sync.Mutex
-	entered map[chainhash.Hash]time.Time
-	asked   []chainhash.Hash
-	// fail, when set, is returned to every question.
+	mu        sync.Mutex
+	entered   map[chainhash.Hash]time.Time
+	requested []chainhash.Hash
+	// fail, when set, is returned for every request.
 	fail error
 }
 
@@ -27,7 +28,7 @@ func (c *timedChain) MempoolEntryTime(_ context.Context, txid chainhash.Hash) (t
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.asked = append(c.asked, txid)
+	c.requested = append(c.requested, txid)
 	if c.fail != nil {
 		return time.Time{}, c.fail
 	}
@@ -38,10 +39,10 @@ func (c *timedChain) MempoolEntryTime(_ context.Context, txid chainhash.Hash) (t
 	return entered, nil
 }
 
-func (c *timedChain) questions() []chainhash.Hash {
+func (c *timedChain) requests() []chainhash.Hash {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]chainhash.Hash(nil), c.asked...)
+	return append([]chainhash.Hash(nil), c.requested...)
 }
 
 // runTimedTracker runs a tracker on chain watching script as "inv" until the test ends.
@@ -89,21 +90,21 @@ func TestTrackerFirstSeenFromScan(t *testing.T) {
 	if !seen.FirstSeen.Equal(enteredAt) {
 		t.Errorf("FirstSeen = %v, want the node's entry time %v", seen.FirstSeen, enteredAt)
 	}
-	// Only the paying transaction is asked about, not the 50 others in the mempool.
-	asked := chain.questions()
-	if len(asked) != 1 || asked[0] != waited.TxHash() {
-		t.Errorf("asked about %v, want only %s", asked, waited.TxHash())
+	// Only the paying transaction is looked up, not the 50 others in the mempool.
+	requested := chain.requests()
+	if len(requested) != 1 || requested[0] != waited.TxHash() {
+		t.Errorf("requested entry times of %v, want only %s", requested, waited.TxHash())
 	}
 
-	// A transaction notified as it arrives is dated when handled, with no question.
+	// A transaction notified as it arrives is dated when handled, with no request.
 	live := payTx(script, wire.MaxTxInSequenceNum, 16_000)
 	chain.accept(live)
 	notified := log.expect(t, EventMempool, wire.OutPoint{Hash: live.TxHash()}, 0)
 	if !notified.FirstSeen.IsZero() {
 		t.Errorf("notified payment has FirstSeen %v, want zero", notified.FirstSeen)
 	}
-	if got := len(chain.questions()); got != 1 {
-		t.Errorf("%d questions after a notified payment, want still 1", got)
+	if got := len(chain.requests()); got != 1 {
+		t.Errorf("%d requests after a notified payment, want still 1", got)
 	}
 
 	// Later events of the payment repeat the entry time.
@@ -123,9 +124,9 @@ func TestTrackerFirstSeenUnavailable(t *testing.T) {
 	log := runTimedTracker(t, chain, script)
 	seen := log.expect(t, EventMempool, wire.OutPoint{Hash: waited.TxHash()}, 0)
 	if !seen.FirstSeen.IsZero() {
-		t.Errorf("FirstSeen = %v after a failed question, want zero", seen.FirstSeen)
+		t.Errorf("FirstSeen = %v after a failed request, want zero", seen.FirstSeen)
 	}
-	if got := len(chain.questions()); got != 1 {
-		t.Errorf("%d questions, want 1", got)
+	if got := len(chain.requests()); got != 1 {
+		t.Errorf("%d requests, want 1", got)
 	}
 }

@@ -101,9 +101,10 @@ func (t *Tracker) handleMempoolTx(ctx context.Context, tx *wire.MsgTx, scanned b
 	return len(conflicts) > 0, nil
 }
 
-// mempoolEntryTime asks the source when the node accepted txid into its mempool. It returns
-// the zero time when the source cannot tell or the call fails: the payment is then dated
-// when it is handled, which is late only for one that waited while the tracker was down.
+// mempoolEntryTime requests from the source when the node accepted txid into its mempool.
+// It returns the zero time when the source does not implement MempoolEntryTimer or the
+// request fails. The payment is then dated when it is handled, which is late only for one
+// that waited while the tracker was down.
 func (t *Tracker) mempoolEntryTime(ctx context.Context, txid chainhash.Hash) time.Time {
 	timer, ok := t.cfg.Source.(MempoolEntryTimer)
 	if !ok {
