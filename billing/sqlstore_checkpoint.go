@@ -31,57 +31,75 @@ const (
 // sqlite3_wal_checkpoint_v2 documentation); the next tick copies the rest.
 type checkpointer struct {
 	db     *sql.DB
+	logger *slog.Logger
 	cancel context.CancelFunc
 	done   chan struct{}
+
+	// The state below belongs to the goroutine running the checkpoints.
+	wait         time.Duration
+	failures     int
+	lastLogPages int64
 }
 
 func startCheckpointer(dsn string, logger *slog.Logger) (*checkpointer, error) {
+	c, err := newCheckpointer(dsn, logger)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c.cancel = cancel
+	go c.run(ctx)
+	return c, nil
+}
+
+// newCheckpointer opens the checkpointer's connection without starting its goroutine.
+func newCheckpointer(dsn string, logger *slog.Logger) (*checkpointer, error) {
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("unable to open the checkpoint connection: %w", err)
 	}
 	db.SetMaxOpenConns(1)
-	ctx, cancel := context.WithCancel(context.Background())
-	c := &checkpointer{db: db, cancel: cancel, done: make(chan struct{})}
-	go c.run(ctx, logger)
-	return c, nil
+	return &checkpointer{db: db, logger: logger, done: make(chan struct{}),
+		wait: busyCheckpointInterval}, nil
 }
 
-func (c *checkpointer) run(ctx context.Context, logger *slog.Logger) {
+func (c *checkpointer) run(ctx context.Context) {
 	defer close(c.done)
-	wait := busyCheckpointInterval
-	timer := time.NewTimer(wait)
+	timer := time.NewTimer(c.wait)
 	defer timer.Stop()
-	failures := 0
-	var lastLogPages int64
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-timer.C:
 		}
-		var busy, logPages, copied int64
-		err := c.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").
-			Scan(&busy, &logPages, &copied)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			failures++
-			// Logged on the first failure and every 100th after it, so that a stuck
-			// checkpointer is seen without flooding the log.
-			if failures%100 == 1 {
-				logger.Warn("SQLite checkpoint failed", "err", err, "failures", failures)
-			}
-		case logPages != lastLogPages || copied < logPages:
-			// Something was written since the last checkpoint.
-			failures = 0
-			wait = busyCheckpointInterval
-		default:
-			failures = 0
-			wait = min(2*wait, idleCheckpointInterval)
-		}
-		lastLogPages = logPages
-		timer.Reset(wait)
+		c.checkpoint(ctx)
+		timer.Reset(c.wait)
 	}
+}
+
+// checkpoint runs one passive checkpoint and sets how long to wait before the next.
+func (c *checkpointer) checkpoint(ctx context.Context) {
+	var busy, logPages, copied int64
+	err := c.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").
+		Scan(&busy, &logPages, &copied)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		c.failures++
+		// Logged on the first failure and every 100th after it, so that a stuck
+		// checkpointer is seen without flooding the log.
+		if c.failures%100 == 1 {
+			c.logger.Warn("SQLite checkpoint failed", "err", err, "failures", c.failures)
+		}
+	case logPages != c.lastLogPages || copied < logPages:
+		// Something was written since the last checkpoint.
+		c.failures = 0
+		c.wait = busyCheckpointInterval
+	default:
+		c.failures = 0
+		c.wait = min(2*c.wait, idleCheckpointInterval)
+	}
+	c.lastLogPages = logPages
 }
 
 func (c *checkpointer) stop() {
