@@ -10,13 +10,13 @@ import (
 
 const (
 	// busyCheckpointInterval is how soon the background checkpointer runs again after a
-	// checkpoint that copied pages. Each checkpoint syncs the log and the database file,
-	// and on the ext4 disk the benchmarks ran on, a commit made during a sync waited up to
-	// 20 ms. Small frequent syncs kept those waits shorter than large rare ones.
+	// checkpoint that found new commits. Each checkpoint syncs the log and the database
+	// file, and on the ext4 disk the benchmarks ran on, a commit made during a sync waited
+	// up to 20 ms. Small frequent syncs kept those waits shorter than large rare ones.
 	busyCheckpointInterval = 20 * time.Millisecond
 	// idleCheckpointInterval is the longest the checkpointer waits while nothing is
 	// written; the wait doubles from busyCheckpointInterval after each checkpoint that
-	// found nothing to copy.
+	// found no commit since the previous one and nothing left to copy.
 	idleCheckpointInterval = time.Second
 	// backstopCheckpointPages is the write-ahead log size, in pages, at which a commit
 	// checkpoints by itself: about 80 MB with 4 KiB pages, reached only if the background
@@ -30,15 +30,18 @@ const (
 // it can without waiting for readers or writers and never calls the busy handler (SQLite's
 // sqlite3_wal_checkpoint_v2 documentation); the next tick copies the rest.
 type checkpointer struct {
-	db     *sql.DB
+	db *sql.DB
+	// conn is the one connection the checkpoints run on, kept because PRAGMA data_version
+	// compares commits with the previous call on the same connection.
+	conn   *sql.Conn
 	logger *slog.Logger
 	cancel context.CancelFunc
 	done   chan struct{}
 
 	// The state below belongs to the goroutine running the checkpoints.
-	wait         time.Duration
-	failures     int
-	lastLogPages int64
+	wait            time.Duration
+	failures        int
+	lastDataVersion int64
 }
 
 func startCheckpointer(dsn string, logger *slog.Logger) (*checkpointer, error) {
@@ -59,7 +62,12 @@ func newCheckpointer(dsn string, logger *slog.Logger) (*checkpointer, error) {
 		return nil, fmt.Errorf("unable to open the checkpoint connection: %w", err)
 	}
 	db.SetMaxOpenConns(1)
-	return &checkpointer{db: db, logger: logger, done: make(chan struct{}),
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("unable to open the checkpoint connection: %w", err)
+	}
+	return &checkpointer{db: db, conn: conn, logger: logger, done: make(chan struct{}),
 		wait: busyCheckpointInterval}, nil
 }
 
@@ -80,9 +88,14 @@ func (c *checkpointer) run(ctx context.Context) {
 
 // checkpoint runs one passive checkpoint and sets how long to wait before the next.
 func (c *checkpointer) checkpoint(ctx context.Context) {
-	var busy, logPages, copied int64
-	err := c.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").
-		Scan(&busy, &logPages, &copied)
+	// The log's length cannot tell whether anything was written: once the log is all
+	// copied, the next commit starts it over, and may leave it as long as before.
+	var dataVersion, busy, logPages, copied int64
+	err := c.conn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&dataVersion)
+	if err == nil {
+		err = c.conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").
+			Scan(&busy, &logPages, &copied)
+	}
 	switch {
 	case err != nil && ctx.Err() == nil:
 		c.failures++
@@ -91,19 +104,26 @@ func (c *checkpointer) checkpoint(ctx context.Context) {
 		if c.failures%100 == 1 {
 			c.logger.Warn("SQLite checkpoint failed", "err", err, "failures", c.failures)
 		}
-	case logPages != c.lastLogPages || copied < logPages:
-		// Something was written since the last checkpoint.
+	case dataVersion != c.lastDataVersion || copied < logPages:
+		// Another connection committed since the last checkpoint, or a reader kept
+		// this one from copying everything.
 		c.failures = 0
 		c.wait = busyCheckpointInterval
 	default:
 		c.failures = 0
 		c.wait = min(2*c.wait, idleCheckpointInterval)
 	}
-	c.lastLogPages = logPages
+	c.lastDataVersion = dataVersion
 }
 
 func (c *checkpointer) stop() {
 	c.cancel()
 	<-c.done
+	c.close()
+}
+
+// close closes the checkpointer's connection.
+func (c *checkpointer) close() {
+	_ = c.conn.Close()
 	_ = c.db.Close()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -49,4 +50,60 @@ func TestSQLiteCheckpointsInBackground(t *testing.T) {
 		}
 		return id == order.ID
 	})
+}
+
+// TestCheckpointerBacksOffOnlyWhenIdle runs the checkpointer's checkpoints one at a time.
+// It checks that the checkpointer stays at the short interval after each write, and that
+// it doubles its interval after a checkpoint that found nothing new. The writes leave the
+// write-ahead log as long as before, because SQLite starts the log over once it is all
+// copied.
+func TestCheckpointerBacksOffOnlyWhenIdle(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "billing.db")
+	store, err := OpenSQLite(ctx, path, nil)
+	if err != nil {
+		t.Fatalf("OpenSQLite: %v", err)
+	}
+	defer store.Close()
+	// The store's own checkpointer would race with the one under test.
+	store.checkpointer.stop()
+	c, err := newCheckpointer("file:"+path, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("newCheckpointer: %v", err)
+	}
+	defer c.close()
+
+	db := store.DB()
+	if _, err := db.ExecContext(ctx, "CREATE TABLE probe (n INTEGER)"); err != nil {
+		t.Fatalf("create probe table: %v", err)
+	}
+	if _, err := db.ExecContext(ctx, "INSERT INTO probe VALUES (0)"); err != nil {
+		t.Fatalf("insert probe row: %v", err)
+	}
+	c.checkpoint(ctx)
+	for i := range 5 {
+		// Each update changes the same single page.
+		if _, err := db.ExecContext(ctx, "UPDATE probe SET n = n + 1"); err != nil {
+			t.Fatalf("update probe row: %v", err)
+		}
+		c.checkpoint(ctx)
+		if c.wait != busyCheckpointInterval {
+			t.Fatalf("after write %d the checkpointer waits %s, want %s", i, c.wait,
+				busyCheckpointInterval)
+		}
+	}
+	c.checkpoint(ctx)
+	if want := 2 * busyCheckpointInterval; c.wait != want {
+		t.Errorf("after a checkpoint with nothing written it waits %s, want %s", c.wait, want)
+	}
+	for range 10 {
+		c.checkpoint(ctx)
+	}
+	if c.wait != idleCheckpointInterval {
+		t.Errorf("after many idle checkpoints it waits %s, want %s", c.wait,
+			idleCheckpointInterval)
+	}
+	if c.failures != 0 {
+		t.Errorf("%d checkpoints failed", c.failures)
+	}
 }
