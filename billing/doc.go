@@ -132,7 +132,11 @@
 //     update carries the payment's whole current state ([Payment]: amount, confirmations,
 //     RBF signalling, seen, replaced or removed) under a key that is stable for the payment
 //     (TxID and Vout, or the method's own payment id in TxID), so a repeated update changes
-//     nothing. When the sink returns an error, report the payment again later.
+//     nothing. When the sink returns an error, report the payment again later. Set SeenAt to
+//     when the payment was made as far as the method can tell, not when it is reported:
+//     [NextInvoiceState] compares it with the expiry. The on-chain gateway takes the node's
+//     mempool entry time or the block's timestamp when earlier, so a payment found after a
+//     restart is not taken as late.
 //
 // A method that can fall behind (a tracker catching up after a restart) also implements
 // [SyncReporter], so that the service does not expire an invoice whose payment it has not

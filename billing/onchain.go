@@ -40,12 +40,14 @@ type OnChainGatewayConfig struct {
 	// GapLimit is the operator wallet's gap limit, for CheckGapLimit; 0 means 20, the
 	// BIP44 default most wallets use.
 	GapLimit uint32
-	// Now stamps payments with the time the gateway handles them, or a confirmed payment
-	// with its block's timestamp when that is earlier; nil means time.Now.
+	// Now stamps payments with the time the gateway handles them, or with the node's time
+	// when that is earlier: its block's timestamp for a confirmed payment, the node's
+	// mempool entry time for one the tracker found waiting there. Nil means time.Now.
 	Now func() time.Time
-	// BlockTimeOffset, when set, is added to block timestamps before they are compared with
-	// Now. Set it when Now runs ahead of the wall clock that miners stamp blocks with, as a
-	// test or development clock moved forward does. Nil means no offset.
+	// BlockTimeOffset, when set, is added to the node's times (block timestamps and mempool
+	// entry times) before they are compared with Now. Set it when Now runs ahead of the wall
+	// clock that miners and the node use, as a test or development clock moved forward
+	// does. Nil means no offset.
 	BlockTimeOffset func() time.Duration
 	// Logger receives the gateway's and the tracker's logs; nil discards them.
 	Logger *slog.Logger
@@ -223,8 +225,14 @@ func (g *OnChainGateway) handleEvent(ctx context.Context, event bitcoin.PaymentE
 		return errors.New("on-chain gateway: payment event before Run")
 	}
 	g.watches.observe(event)
-	if g.blockOffset != nil && !event.BlockTime.IsZero() {
-		event.BlockTime = event.BlockTime.Add(g.blockOffset())
+	if g.blockOffset != nil {
+		offset := g.blockOffset()
+		if !event.BlockTime.IsZero() {
+			event.BlockTime = event.BlockTime.Add(offset)
+		}
+		if !event.FirstSeen.IsZero() {
+			event.FirstSeen = event.FirstSeen.Add(offset)
+		}
 	}
 	return sink.HandlePayment(ctx, PaymentUpdate{
 		Destination: event.WatchID,
@@ -234,14 +242,16 @@ func (g *OnChainGateway) handleEvent(ctx context.Context, event bitcoin.PaymentE
 
 // paymentFromEvent maps a tracker event to a Payment handled at the given time.
 //
-// SeenAt is that time, or the block's timestamp when it is earlier. A payment confirmed
-// while the server was down so counts from its block rather than from when the tracker
-// caught up. The store keeps the earliest SeenAt of all reports.
+// SeenAt is the earliest of that time, the node's mempool entry time (FirstSeen) and, for a
+// confirmed payment, the block's timestamp. A payment made while the server was down so
+// counts from when the node accepted it or from its block, rather than from when the
+// tracker caught up. The store keeps the earliest SeenAt of all reports.
 //
 // NOTE: a miner may set a block's timestamp up to about an hour before the block was found
 // (it need only exceed the median of the previous 11 blocks), so a payment mined just after
 // an invoice's expiry can count as on time. A payment that stayed unconfirmed while the
-// server was down is still stamped when the tracker finds it.
+// server was down is stamped when the tracker finds it if the chain source cannot report
+// mempool entry times (Esplora) or the lookup failed.
 func paymentFromEvent(event bitcoin.PaymentEvent, seenAt time.Time) Payment {
 	p := Payment{
 		TxID:          event.OutPoint.Hash.String(),
@@ -253,11 +263,14 @@ func paymentFromEvent(event bitcoin.PaymentEvent, seenAt time.Time) Payment {
 		SeenAt:        seenAt,
 		UpdatedAt:     seenAt,
 	}
+	if !event.FirstSeen.IsZero() && event.FirstSeen.Before(p.SeenAt) {
+		p.SeenAt = event.FirstSeen
+	}
 	switch event.Kind {
 	case bitcoin.EventConfirmed:
 		p.BlockHash = event.Block.Hash.String()
 		p.BlockHeight = event.Block.Height
-		if !event.BlockTime.IsZero() && event.BlockTime.Before(seenAt) {
+		if !event.BlockTime.IsZero() && event.BlockTime.Before(p.SeenAt) {
 			p.SeenAt = event.BlockTime
 		}
 	case bitcoin.EventReorged, bitcoin.EventMempool:
