@@ -16,7 +16,7 @@ import (
 var ErrCredentialsNotReady = errors.New("billing: credentials not ready: the instance does " +
 	"not run yet")
 
-// maxListed bounds the rows the List methods return.
+// maxListed bounds the rows the list methods return: they return the newest maxListed rows.
 const maxListed = 10000
 
 // Plans returns the plans customers can order, in configuration order.
@@ -82,16 +82,17 @@ func (s *Service) Credentials(ctx context.Context, leaseID string) (string, erro
 	return l.credentials, nil
 }
 
-// ListInvoices returns the customer's invoices, oldest first; an empty customer lists every
-// invoice, for the operator.
+// ListInvoices returns the customer's newest invoices, at most 10000, oldest first; an
+// empty customer lists every customer's, for the operator. Totals counts every invoice.
 func (s *Service) ListInvoices(ctx context.Context, customer string) ([]*Invoice, error) {
 	var out []*Invoice
 	err := s.inTx(ctx, func(tx *serviceTx) error {
 		recs, err := queryInvoiceRecords(ctx, tx.db, `WHERE ($1 = '' OR customer = $1)
-			ORDER BY created_at, invoice_id LIMIT $2`, customer, int64(maxListed))
+			ORDER BY created_at DESC, invoice_id DESC LIMIT $2`, customer, int64(maxListed))
 		if err != nil {
 			return err
 		}
+		slices.Reverse(recs)
 		for _, r := range recs {
 			inv, err := tx.Invoice(ctx, r.InvoiceID)
 			if err != nil {
@@ -104,14 +105,33 @@ func (s *Service) ListInvoices(ctx context.Context, customer string) ([]*Invoice
 	return out, err
 }
 
-// ListLeases returns the customer's leases, oldest first; an empty customer lists every lease,
-// for the operator.
+// ListLeases returns the customer's newest leases, at most 10000, oldest first; an empty
+// customer lists every customer's, for the operator. RunningLeases returns every running
+// lease and Totals counts every lease.
 func (s *Service) ListLeases(ctx context.Context, customer string) ([]*Lease, error) {
 	var out []*Lease
 	err := s.inTx(ctx, func(tx *serviceTx) error {
 		var err error
 		out, err = queryLeases(ctx, tx.db, `WHERE ($1 = '' OR customer = $1)
-			ORDER BY created_at, id LIMIT $2`, customer, int64(maxListed))
+			ORDER BY created_at DESC, id DESC LIMIT $2`, customer, int64(maxListed))
+		return err
+	})
+	slices.Reverse(out)
+	now := s.clock.Now()
+	for _, l := range out {
+		l.withTimes(now)
+	}
+	return out, err
+}
+
+// RunningLeases returns every lease whose status is LeaseRunning, however many there are,
+// oldest first.
+func (s *Service) RunningLeases(ctx context.Context) ([]*Lease, error) {
+	var out []*Lease
+	err := s.inTx(ctx, func(tx *serviceTx) error {
+		var err error
+		out, err = queryLeases(ctx, tx.db, `WHERE status = $1 ORDER BY created_at, id`,
+			string(LeaseRunning))
 		return err
 	})
 	now := s.clock.Now()
@@ -119,6 +139,86 @@ func (s *Service) ListLeases(ctx context.Context, customer string) ([]*Lease, er
 		l.withTimes(now)
 	}
 	return out, err
+}
+
+// HeldLatePayments returns every invoice that waits for AcceptLatePayment or
+// DeclineLatePayment, oldest first. The database selects the settled invoices paid late
+// that have neither a lease nor a refund, so only those are read.
+func (s *Service) HeldLatePayments(ctx context.Context) ([]*Invoice, error) {
+	var out []*Invoice
+	err := s.inTx(ctx, func(tx *serviceTx) error {
+		recs, err := queryInvoiceRecords(ctx, tx.db, `WHERE invoice_id IN (
+			SELECT i.id FROM invoices i WHERE i.state = $1 AND i.status = $2
+			AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.invoice_id = i.id)
+			AND NOT EXISTS (SELECT 1 FROM refunds f WHERE f.invoice_id = i.id
+				AND f.reason IN ($3, $4)))
+			ORDER BY created_at, invoice_id`, int64(StateSettled), int64(StatusPaidLate),
+			string(RefundLateDeclined), string(RefundLeaseEnded))
+		if err != nil {
+			return err
+		}
+		for _, rec := range recs {
+			inv, err := tx.Invoice(ctx, rec.InvoiceID)
+			if err != nil {
+				return err
+			}
+			held, err := latePaymentHeld(ctx, tx, inv, rec)
+			if err != nil {
+				return err
+			}
+			if held {
+				out = append(out, inv)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// LatePaymentHeld reports whether the invoice waits for AcceptLatePayment or
+// DeclineLatePayment, as HeldLatePayments would list it.
+func (s *Service) LatePaymentHeld(ctx context.Context, invoiceID string) (bool, error) {
+	var held bool
+	err := s.inTx(ctx, func(tx *serviceTx) error {
+		inv, err := tx.Invoice(ctx, invoiceID)
+		if err != nil {
+			return err
+		}
+		if inv.State != StateSettled || inv.Status != StatusPaidLate {
+			return nil
+		}
+		rec, err := loadInvoiceRecord(ctx, tx.db, invoiceID)
+		if err != nil {
+			return err
+		}
+		held, err = latePaymentHeld(ctx, tx, inv, rec)
+		return err
+	})
+	return held, err
+}
+
+// latePaymentHeld reports whether a settled invoice paid after its expiry still waits for
+// the operator: it neither bought its lease or extension nor became a refund. That happens
+// under LateHold, or to invoices held before the policy changed. An accepted extension of a
+// lease that had ended meanwhile became a RefundLeaseEnded refund, so it is decided too.
+func latePaymentHeld(ctx context.Context, tx *serviceTx, inv *Invoice, rec invoiceRecord) (
+	bool, error,
+) {
+	if inv.State != StateSettled || inv.Status != StatusPaidLate {
+		return false, nil
+	}
+	l, err := leaseForInvoice(ctx, tx, rec)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return false, err
+	}
+	if l != nil && (rec.ExtendsLease == "" || extensionApplied(l, inv.ID)) {
+		return false, nil
+	}
+	var refunds int64
+	err = queryRow(ctx, tx.db, []any{&refunds}, `SELECT COUNT(*) FROM refunds
+		WHERE invoice_id = $1 AND reason IN ($2, $3)`, inv.ID, string(RefundLateDeclined),
+		string(RefundLeaseEnded))
+	return refunds == 0, err
 }
 
 // ListEvents returns the stored events about one invoice, lease or refund (all events when

@@ -14,6 +14,8 @@ type Totals struct {
 	InvoicesByState map[InvoiceState]int64
 	// PaidSatoshis is the sum of every invoice's paid amount.
 	PaidSatoshis btcutil.Amount
+	// SettledSatoshis is the sum of the settled invoices' paid amounts: the revenue.
+	SettledSatoshis btcutil.Amount
 	// Payments counts payments, each transaction output once per invoice.
 	Payments int64
 	// LeasesByStatus counts leases per provisioning status; statuses without a lease are
@@ -42,6 +44,9 @@ func (s *Service) Totals(ctx context.Context) (Totals, error) {
 			}
 			totals.InvoicesByState[InvoiceState(state)] = count
 			totals.PaidSatoshis += btcutil.Amount(paid)
+			if InvoiceState(state) == StateSettled {
+				totals.SettledSatoshis = btcutil.Amount(paid)
+			}
 			return nil
 		})
 		if err != nil {
@@ -77,10 +82,11 @@ func (s *Service) Totals(ctx context.Context) (Totals, error) {
 	return totals, err
 }
 
-// eachRow runs the query and calls fn for each row of the result.
-func eachRow(ctx context.Context, db sqlRunner, query string,
-	fn func(rows sqlRows) error) error {
-	rows, err := db.query(ctx, query)
+// eachRow runs the query with its arguments and calls fn for each row of the result.
+func eachRow(ctx context.Context, db sqlRunner, query string, fn func(rows sqlRows) error,
+	args ...any,
+) error {
+	rows, err := db.query(ctx, query, args...)
 	if err != nil {
 		return err
 	}

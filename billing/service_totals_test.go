@@ -41,25 +41,35 @@ func TestServiceTotalsCountEverything(t *testing.T) {
 	if err != nil {
 		t.Fatalf("insert invoices: %v", err)
 	}
+	// Two more settled invoices count as revenue; a partly paid expired one does not.
+	now := b.clock.Now()
+	writeInvoices(t, b.svc, []invoiceRow{
+		{state: StateSettled, paid: 700, createdAt: now},
+		{state: StateSettled, status: StatusPaidLate, paid: 700, createdAt: now},
+		{state: StateExpired, status: StatusPaidPartial, paid: 300, createdAt: now},
+	})
 
 	totals, err := b.svc.Totals(ctx)
 	if err != nil {
 		t.Fatalf("Totals: %v", err)
 	}
-	if got, want := totals.InvoicesByState[StateSettled], int64(1); got != want {
+	if got, want := totals.InvoicesByState[StateSettled], int64(3); got != want {
 		t.Errorf("settled invoices %d, want %d", got, want)
 	}
 	if got, want := totals.InvoicesByState[StateNew], int64(extra/2+extra%2); got != want {
 		t.Errorf("new invoices %d, want %d", got, want)
 	}
-	if got, want := totals.InvoicesByState[StateExpired], int64(extra/2); got != want {
+	if got, want := totals.InvoicesByState[StateExpired], int64(extra/2+1); got != want {
 		t.Errorf("expired invoices %d, want %d", got, want)
 	}
 	if _, ok := totals.InvoicesByState[StateInvalid]; !ok {
 		t.Errorf("state Invalid missing from the totals; every state should be listed")
 	}
-	if totals.PaidSatoshis != paid.Amount {
-		t.Errorf("paid %d sat, want %d", totals.PaidSatoshis, paid.Amount)
+	if want := paid.Amount + 1700; totals.PaidSatoshis != want {
+		t.Errorf("paid %d sat, want %d", totals.PaidSatoshis, want)
+	}
+	if want := paid.Amount + 1400; totals.SettledSatoshis != want {
+		t.Errorf("settled %d sat, want %d", totals.SettledSatoshis, want)
 	}
 	if totals.Payments != 1 {
 		t.Errorf("payments %d, want 1", totals.Payments)

@@ -173,3 +173,60 @@ func (s *Service) alertOnce(ctx context.Context, kind AlertKind, subject, messag
 		return tx.alert(ctx, kind, subject, message)
 	})
 }
+
+// PaymentMismatches are the invoices and leases whose payment and lease disagree, for the
+// operator to check.
+type PaymentMismatches struct {
+	// SettledWithoutLease are the IDs of settled invoices that neither started a lease nor
+	// extended one. Held late payments and payments that became refunds are among them.
+	SettledWithoutLease []string
+	// LeasesWithoutPayment are the IDs of leases whose first invoice is not settled.
+	LeasesWithoutPayment []string
+}
+
+// PaymentMismatches compares every settled invoice with the leases, and every lease with
+// its first invoice. The database does the comparison, so only the mismatches are read.
+func (s *Service) PaymentMismatches(ctx context.Context) (PaymentMismatches, error) {
+	out := PaymentMismatches{SettledWithoutLease: []string{}, LeasesWithoutPayment: []string{}}
+	err := s.inTx(ctx, func(tx *serviceTx) error {
+		// An extension is applied when its lease's metering record lists the invoice's ID.
+		// The record is JSON written by encoding/json, so the ID appears as "id":"<ID>".
+		// LIKE's own wildcards in the ID are escaped with '!'.
+		err := eachRow(ctx, tx.db, `SELECT i.id FROM invoices i
+			JOIN service_invoices r ON r.invoice_id = i.id
+			WHERE i.state = $1 AND (
+				(r.extends_lease = '' AND NOT EXISTS (
+					SELECT 1 FROM leases l WHERE l.invoice_id = i.id))
+				OR (r.extends_lease <> '' AND NOT EXISTS (
+					SELECT 1 FROM leases l WHERE l.id = r.extends_lease
+					AND l.meter LIKE ('%"id":"' || REPLACE(REPLACE(REPLACE(i.id,
+						'!', '!!'), '%', '!%'), '_', '!_') || '"%') ESCAPE '!')))
+			ORDER BY i.created_at, i.id`, func(rows sqlRows) error {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			out.SettledWithoutLease = append(out.SettledWithoutLease, id)
+			return nil
+		}, int64(StateSettled))
+		if err != nil {
+			return fmt.Errorf("billing: finding settled invoices without a lease: %w", err)
+		}
+		err = eachRow(ctx, tx.db, `SELECT l.id FROM leases l
+			LEFT JOIN invoices i ON i.id = l.invoice_id
+			WHERE i.id IS NULL OR i.state <> $1
+			ORDER BY l.created_at, l.id`, func(rows sqlRows) error {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			out.LeasesWithoutPayment = append(out.LeasesWithoutPayment, id)
+			return nil
+		}, int64(StateSettled))
+		if err != nil {
+			return fmt.Errorf("billing: finding leases without a settled invoice: %w", err)
+		}
+		return nil
+	})
+	return out, err
+}
