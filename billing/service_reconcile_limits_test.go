@@ -19,8 +19,8 @@ func TestServiceReconcileBeyondListLimit(t *testing.T) {
 	running := b.waitLease(t, inv.ID, LeaseRunning)
 
 	now := b.clock.Now()
-	writeLeases(t, b, endedLeases(maxListed+5, now.Add(-3*time.Hour)))
-	goneLease := writeLeases(t, b, []leaseRow{{status: LeaseRunning, instanceID: "i-0badc0de",
+	writeLeases(t, b.svc, endedLeases(maxListed+5, now.Add(-3*time.Hour)))
+	goneLease := writeLeases(t, b.svc, []leaseRow{{status: LeaseRunning, instanceID: "i-0badc0de",
 		createdAt: now, startedAt: now.Add(-time.Hour)}})[0]
 
 	if err := b.svc.Reconcile(ctx); err != nil {
