@@ -25,7 +25,9 @@ type SharedTxStore interface {
 	// raised again in the caller's goroutine. InSharedTx returns once the shared
 	// transaction has committed, or with the error that prevented the commit, in which
 	// case none of fn's writes were kept. If ctx ends before fn starts, fn does not run
-	// and InSharedTx returns ctx's error.
+	// and InSharedTx returns ctx's error: at once, unless the caller leads the transaction,
+	// as the first of a group does. A leader runs the other callers' functions, so it
+	// returns when the transaction ends, or once every caller in it has given up.
 	//
 	// fn may run on another caller's goroutine and must not wait for anything outside
 	// the transaction. That includes calling InSharedTx, InTx or the store's own methods
@@ -43,10 +45,9 @@ type SharedTxStore interface {
 	// other callers' writes included. Code that writes to tx.SQLTx() or tx.PgxTx()
 	// directly should do the same with context.WithoutCancel. It must not commit or roll
 	// back the transaction itself: a COMMIT there would keep writes that InSharedTx then
-	// reports as lost. If a function breaks the transaction anyway, the
-	// callers whose functions ran before it in that transaction get an error wrapping
-	// ErrSharedTxAborted and lose their writes, and the callers after it run in a new
-	// transaction.
+	// reports as lost. If a function breaks the transaction anyway, the callers whose
+	// functions ran before it in that transaction get an error wrapping ErrSharedTxAborted
+	// and lose their writes, and the callers after it run in a new transaction.
 	InSharedTx(ctx context.Context, fn func(tx StoreTx) error) error
 }
 
@@ -78,8 +79,14 @@ type txMember struct {
 	ctx context.Context
 	fn  func(tx StoreTx) error
 	// wake is signalled when the member may lead.
-	wake  chan struct{}
+	wake chan struct{}
+	// run is the group that took the member, set with taken.
+	run   *txRun
 	taken bool
+	// started is set when the member's function starts, and abandoned when the member
+	// gave up before that; its function then never runs.
+	started   bool
+	abandoned bool
 	// finished is closed once the member's transaction has ended and err and panicked
 	// hold its outcome.
 	finished chan struct{}
@@ -100,8 +107,12 @@ func (s *SQLStore) InSharedTx(ctx context.Context, fn func(tx StoreTx) error) er
 	g.queue = append(g.queue, m)
 	g.mu.Unlock()
 	for waiting := true; waiting; {
-		if batch := g.lead(m); batch != nil {
-			s.runGroup(ctx, batch)
+		if run := g.lead(m); run != nil {
+			// The leader runs the others' functions, so it returns only when the
+			// transaction ends. Its own function is still skipped if ctx ends first.
+			stop := context.AfterFunc(ctx, func() { g.withdraw(m) })
+			s.runGroup(run)
+			stop()
 			break
 		}
 		select {
@@ -112,8 +123,9 @@ func (s *SQLStore) InSharedTx(ctx context.Context, fn func(tx StoreTx) error) er
 			if g.withdraw(m) {
 				return ctx.Err()
 			}
-			// Taken by a transaction, which cannot leave it out any more. A taken member
-			// never leads, so the end of that transaction is all there is to wait for.
+			// The member's function has started, and its writes may be kept. A taken
+			// member never leads, so the end of that transaction is all there is to wait
+			// for.
 			<-m.finished
 			waiting = false
 		}
@@ -127,23 +139,62 @@ func (s *SQLStore) InSharedTx(ctx context.Context, fn func(tx StoreTx) error) er
 	return m.err
 }
 
+// txRun is a group of members taken from the queue to share transactions.
+type txRun struct {
+	members []*txMember
+	// beginCtx ends once every member has given up before its function started, so that
+	// the leader stops waiting for a connection that no member needs any more.
+	beginCtx    context.Context
+	cancelBegin context.CancelFunc
+	// interested counts the members that have not given up.
+	interested int
+}
+
 // lead returns the group m leads, or nil when m is not at the head of the queue or a
 // transaction is running.
-func (g *txGroup) lead(m *txMember) []*txMember {
+func (g *txGroup) lead(m *txMember) *txRun {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.running || m.taken || len(g.queue) == 0 || g.queue[0] != m {
 		return nil
 	}
 	n := min(len(g.queue), maxTxGroup)
-	batch := make([]*txMember, n)
-	copy(batch, g.queue)
+	run := &txRun{members: make([]*txMember, n), interested: n}
+	run.beginCtx, run.cancelBegin = context.WithCancel(context.WithoutCancel(m.ctx))
+	copy(run.members, g.queue)
 	g.queue = append(g.queue[:0], g.queue[n:]...)
-	for _, member := range batch {
+	for _, member := range run.members {
 		member.taken = true
+		member.run = run
 	}
 	g.running = true
-	return batch
+	return run
+}
+
+// start marks m's function as started and returns nil, or returns the context's error when
+// the member has given up, in which case its function must not run.
+func (g *txGroup) start(m *txMember) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if err := m.ctx.Err(); err != nil || m.abandoned {
+		m.abandon()
+		return m.ctx.Err()
+	}
+	m.started = true
+	return nil
+}
+
+// abandon records that a taken member gave up before its function started; g.mu must be
+// held.
+func (m *txMember) abandon() {
+	if m.abandoned {
+		return
+	}
+	m.abandoned = true
+	m.run.interested--
+	if m.run.interested == 0 {
+		m.run.cancelBegin()
+	}
 }
 
 // finish gives the members of the running transaction their outcomes, wakes them, ends
@@ -155,6 +206,10 @@ func (g *txGroup) finish(batch []*txMember, outcomes []txOutcome) {
 		m.err = outcomes[i].err
 		m.panicked = outcomes[i].panicked
 		m.exited = outcomes[i].exited
+		if m.abandoned {
+			// Its function never ran, whatever stopped the transaction.
+			m.err, m.panicked, m.exited = m.ctx.Err(), nil, false
+		}
 		close(m.finished)
 	}
 	g.running = false
@@ -163,13 +218,18 @@ func (g *txGroup) finish(batch []*txMember, outcomes []txOutcome) {
 	}
 }
 
-// withdraw removes m from the queue if no transaction has taken it yet, and reports
-// whether it did. A member already taken must wait for its transaction to finish.
+// withdraw removes m from the queue, or from the group that took it if its function has
+// not started, and reports whether it did. A member whose function started must wait for
+// its transaction to finish.
 func (g *txGroup) withdraw(m *txMember) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if m.taken {
+	if m.started {
 		return false
+	}
+	if m.taken {
+		m.abandon()
+		return true
 	}
 	for i, queued := range g.queue {
 		if queued == m {
@@ -193,7 +253,9 @@ func (m *txMember) signal() {
 // runGroup runs the members' functions in shared transactions, gives each member its
 // outcome and hands the lead on. When a function breaks the transaction, the members after
 // it run in another.
-func (s *SQLStore) runGroup(ctx context.Context, batch []*txMember) {
+func (s *SQLStore) runGroup(run *txRun) {
+	defer run.cancelBegin()
+	batch := run.members
 	outcomes := make([]txOutcome, len(batch))
 	settled := 0
 	defer func() {
@@ -209,8 +271,7 @@ func (s *SQLStore) runGroup(ctx context.Context, batch []*txMember) {
 		s.group.finish(batch, outcomes)
 	}()
 	for settled < len(batch) {
-		settled += s.runGroupTx(context.WithoutCancel(ctx), batch[settled:],
-			outcomes[settled:])
+		settled += s.runGroupTx(run.beginCtx, batch[settled:], outcomes[settled:])
 	}
 }
 
@@ -223,12 +284,14 @@ type txOutcome struct {
 
 func (o txOutcome) failed() bool { return o.err != nil || o.panicked != nil || o.exited }
 
-// runGroupTx runs members in one transaction begun with ctx, which the callers cannot
-// cancel, and fills in their outcomes. It returns how many members it settled: all of
-// them, or, when a function broke the transaction, those up to and including it. A group of
-// one runs as InTx would, without a savepoint.
-func (s *SQLStore) runGroupTx(ctx context.Context, members []*txMember,
+// runGroupTx runs members in one transaction and fills in their outcomes. It begins the
+// transaction with beginCtx, which ends only when every member has given up, and runs
+// its statements without cancellation. It returns how many members it settled: all of
+// them, or, when a function broke the transaction, those up to and including it. A group
+// of one runs as InTx would, without a savepoint.
+func (s *SQLStore) runGroupTx(beginCtx context.Context, members []*txMember,
 	outcomes []txOutcome) int {
+	ctx := context.WithoutCancel(beginCtx)
 	failAll := func(err error) int {
 		for i := range outcomes {
 			if !outcomes[i].failed() {
@@ -237,7 +300,7 @@ func (s *SQLStore) runGroupTx(ctx context.Context, members []*txMember,
 		}
 		return len(members)
 	}
-	tx, err := s.begin(ctx)
+	tx, err := s.begin(beginCtx)
 	if err != nil {
 		return failAll(fmt.Errorf("unable to begin a transaction: %w", err))
 	}
@@ -251,7 +314,7 @@ func (s *SQLStore) runGroupTx(ctx context.Context, members []*txMember,
 		}
 	}()
 	if len(members) == 1 {
-		if err := members[0].ctx.Err(); err != nil {
+		if err := s.group.start(members[0]); err != nil {
 			outcomes[0].err = err
 			return 1
 		}
@@ -270,8 +333,7 @@ func (s *SQLStore) runGroupTx(ctx context.Context, members []*txMember,
 		return 1
 	}
 	for i, m := range members {
-		if err := m.ctx.Err(); err != nil {
-			// The caller gave up before its function started, so the function never runs.
+		if err := s.group.start(m); err != nil {
 			outcomes[i].err = err
 			continue
 		}

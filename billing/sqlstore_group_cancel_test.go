@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"runtime"
 	"strings"
@@ -149,4 +150,115 @@ func TestSharedTxCancelledBeforeItsTurn(t *testing.T) {
 			t.Errorf("the function of a member cancelled before its turn ran")
 		}
 	})
+}
+
+// TestSharedTxCancelledWhileLeaderBegins cancels a caller whose transaction waits to begin,
+// because SQLite's only connection is busy, and checks that the caller returns at once
+// with the context's error, that its function never runs, and that the leader still
+// commits its own write once the connection is free.
+func TestSharedTxCancelledWhileLeaderBegins(t *testing.T) {
+	store := openSQLiteStore(t, &storeClock{now: invoiceStart})
+	ctx := context.Background()
+	release := holdGroup(t, store)
+
+	leaderOrder := testOrder(testCustomer, "nonce-leader-begins")
+	leaderDone := make(chan error, 1)
+	go func() {
+		leaderDone <- store.InSharedTx(ctx, func(tx StoreTx) error {
+			return tx.InsertOrder(ctx, leaderOrder)
+		})
+	}()
+	waitFor(t, "the leader to queue", func() bool { return queuedCallers(store) == 1 })
+	memberCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var ran atomic.Bool
+	memberDone := make(chan error, 1)
+	go func() {
+		memberDone <- store.InSharedTx(memberCtx, func(StoreTx) error {
+			ran.Store(true)
+			return nil
+		})
+	}()
+	waitFor(t, "the member to queue", func() bool { return queuedCallers(store) == 2 })
+
+	// Ask for the connection while the holding transaction has it, so that the connection
+	// passes to this request, not to the leader, when the holder commits.
+	db := store.DB()
+	waitsBefore := db.Stats().WaitCount
+	connected := make(chan error, 1)
+	var busy *sql.Conn
+	go func() {
+		var err error
+		busy, err = db.Conn(ctx)
+		connected <- err
+	}()
+	waitFor(t, "the connection request to wait", func() bool {
+		return db.Stats().WaitCount > waitsBefore
+	})
+	release(2)
+	if err := <-connected; err != nil {
+		t.Fatalf("take the connection: %v", err)
+	}
+	waitFor(t, "the leader to wait for the connection", func() bool {
+		return db.Stats().WaitCount > waitsBefore+1
+	})
+	if queued := queuedCallers(store); queued != 0 {
+		t.Fatalf("%d callers still queued, want both taken", queued)
+	}
+
+	cancel()
+	err := awaitResult(t, "the member cancelled while its transaction begins", memberDone)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("member cancelled while its transaction begins: %v, want context.Canceled",
+			err)
+	}
+	if err := busy.Close(); err != nil {
+		t.Fatalf("free the connection: %v", err)
+	}
+	if err := awaitResult(t, "the leader", leaderDone); err != nil {
+		t.Errorf("leader: %v", err)
+	}
+	if _, err := store.Order(ctx, leaderOrder.ID); err != nil {
+		t.Errorf("leader's order: %v", err)
+	}
+	if ran.Load() {
+		t.Errorf("the function of the member cancelled before it started ran")
+	}
+}
+
+// TestSharedTxLeaderGivesUpWhileBeginning cancels a lone caller while its transaction waits
+// to begin, because SQLite's only connection is busy, and checks that it stops waiting and
+// returns the context's error without running its function.
+func TestSharedTxLeaderGivesUpWhileBeginning(t *testing.T) {
+	store := openSQLiteStore(t, &storeClock{now: invoiceStart})
+	db := store.DB()
+	busy, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatalf("take the connection: %v", err)
+	}
+	defer busy.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	waitsBefore := db.Stats().WaitCount
+	var ran atomic.Bool
+	done := make(chan error, 1)
+	go func() {
+		done <- store.InSharedTx(ctx, func(StoreTx) error {
+			ran.Store(true)
+			return nil
+		})
+	}()
+	waitFor(t, "the caller to wait for the connection", func() bool {
+		return db.Stats().WaitCount > waitsBefore
+	})
+	cancel()
+	err = awaitResult(t, "the caller cancelled while its transaction begins", done)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("caller cancelled while its transaction begins: %v, want context.Canceled",
+			err)
+	}
+	if ran.Load() {
+		t.Errorf("the function of the caller cancelled before it started ran")
+	}
 }
