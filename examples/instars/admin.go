@@ -13,7 +13,8 @@ import (
 	"github.com/instars/instars/eucalyptus"
 )
 
-// adminOverview is the admin front page's data.
+// adminOverview is the admin front page's data. The figures count every row in the
+// database, but the series is drawn from the newest invoices and leases only.
 type adminOverview struct {
 	GapLimit     *billing.GapLimitWarning `json:"gap_limit_warning"`
 	Alerts       []billing.Alert          `json:"alerts"`
@@ -21,7 +22,10 @@ type adminOverview struct {
 	Running      int                      `json:"running_instances"`
 	RevenueSat   int64                    `json:"revenue_sat"`
 	Series       []chartPoint             `json:"series"`
-	Charts       []chart                  `json:"-"`
+	// SeriesPartial is true when there are more invoices or leases than the lists return
+	// (10000 each), so the series covers only the newest of them.
+	SeriesPartial bool    `json:"series_partial"`
+	Charts        []chart `json:"-"`
 }
 
 // reconcileJSON compares payments, the store and the cloud.
@@ -77,6 +81,15 @@ func (w *webServer) overview(ctx context.Context) (*adminOverview, error) {
 	if o.Alerts, err = w.st.service.Alerts(ctx, 50); err != nil {
 		return nil, err
 	}
+	totals, err := w.st.service.Totals(ctx)
+	if err != nil {
+		return nil, err
+	}
+	o.OpenInvoices = int(totals.InvoicesByState[billing.StateNew] +
+		totals.InvoicesByState[billing.StateProcessing])
+	o.RevenueSat = int64(totals.SettledSatoshis)
+	o.Running = int(totals.InstancesRunning)
+
 	invoices, err := w.st.service.ListInvoices(ctx, "")
 	if err != nil {
 		return nil, err
@@ -85,22 +98,15 @@ func (w *webServer) overview(ctx context.Context) (*adminOverview, error) {
 	if err != nil {
 		return nil, err
 	}
-
+	var invoiceCount, leaseCount int64
+	for _, n := range totals.InvoicesByState {
+		invoiceCount += n
+	}
+	for _, n := range totals.LeasesByStatus {
+		leaseCount += n
+	}
+	o.SeriesPartial = invoiceCount > int64(len(invoices)) || leaseCount > int64(len(leases))
 	now := w.st.service.Now()
-	for _, inv := range invoices {
-		if inv.State == billing.StateNew || inv.State == billing.StateProcessing {
-			o.OpenInvoices++
-		}
-		if inv.State == billing.StateSettled {
-			o.RevenueSat += int64(inv.Paid)
-		}
-	}
-	for _, l := range leases {
-		if l.Status == billing.LeaseRunning && l.InstanceTerminatedAt.IsZero() {
-			o.Running++
-		}
-	}
-
 	o.Series = history(invoices, leases, now, 48)
 	o.Charts = []chart{
 		newChart("Revenue, settled invoices (sat)", o.Series, func(p chartPoint) int64 {
@@ -195,42 +201,23 @@ func (w *webServer) leaseViews(ctx context.Context) ([]leaseJSON, error) {
 
 // reconcile compares the invoices, the leases and the cloud's instances.
 func (w *webServer) reconcile(ctx context.Context) (*reconcileJSON, error) {
-	invoices, err := w.st.service.ListInvoices(ctx, "")
+	mismatches, err := w.st.service.PaymentMismatches(ctx)
 	if err != nil {
 		return nil, err
 	}
-	leases, err := w.st.service.ListLeases(ctx, "")
+	leases, err := w.st.service.RunningLeases(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := &reconcileJSON{CheckedAt: w.st.service.Now(), SettledWithoutLease: []string{},
-		LeasesWithoutPayment: []string{}, UnknownInstances: []string{},
+	out := &reconcileJSON{CheckedAt: w.st.service.Now(),
+		SettledWithoutLease:  mismatches.SettledWithoutLease,
+		LeasesWithoutPayment: mismatches.LeasesWithoutPayment, UnknownInstances: []string{},
 		MissingInstances: []string{}, OverdueInstances: []string{}}
-
-	settled := map[string]bool{}
-	for _, inv := range invoices {
-		if inv.State == billing.StateSettled {
-			settled[inv.ID] = true
-		}
-	}
-	leased := map[string]bool{}
 	var expected []eucalyptus.Expected
 	for _, l := range leases {
-		leased[l.InvoiceID] = true
-		for _, ext := range l.Meter.Extensions {
-			leased[ext.ID] = true
-		}
-		if !settled[l.InvoiceID] {
-			out.LeasesWithoutPayment = append(out.LeasesWithoutPayment, l.ID)
-		}
-		if l.Status == billing.LeaseRunning && l.InstanceTerminatedAt.IsZero() {
+		if l.InstanceTerminatedAt.IsZero() {
 			expected = append(expected, eucalyptus.Expected{LeaseID: l.ID,
 				InstanceID: l.InstanceID, PaidUntil: l.GraceEndsAt})
-		}
-	}
-	for _, inv := range invoices {
-		if settled[inv.ID] && !leased[inv.ID] {
-			out.SettledWithoutLease = append(out.SettledWithoutLease, inv.ID)
 		}
 	}
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -17,57 +16,34 @@ type adminInvoiceRow struct {
 	LateHeld bool
 }
 
-// latePaymentHeld reports whether the invoice was paid only after its expiry and neither
-// bought its lease or extension nor became a refund yet. That happens under
-// late_payments "hold" (or to invoices held before the policy changed), and lasts until the
-// admin accepts or declines the payment.
-func (s *stack) latePaymentHeld(ctx context.Context, inv *billing.Invoice) (bool, error) {
-	if inv.State != billing.StateSettled || inv.Status != billing.StatusPaidLate {
-		return false, nil
-	}
-	lease, err := s.service.LeaseForInvoice(ctx, inv.ID)
-	switch {
-	case err == nil:
-		if lease.InvoiceID == inv.ID {
-			return false, nil
-		}
-		for _, ext := range lease.Meter.Extensions {
-			if ext.ID == inv.ID {
-				return false, nil
-			}
-		}
-	case !errors.Is(err, billing.ErrNotFound):
-		return false, err
-	}
-	order, err := s.store.Order(ctx, inv.OrderID)
-	if err != nil {
-		return false, err
-	}
-	refunds, err := s.service.Refunds(ctx, order.Customer, "")
-	if err != nil {
-		return false, err
-	}
-	for _, r := range refunds {
-		if r.InvoiceID == inv.ID && r.Reason == billing.RefundLateDeclined {
-			return false, nil
-		}
-	}
-	return true, nil
-}
-
-// adminInvoiceRows lists every invoice, marking the held late payments.
+// adminInvoiceRows lists the newest invoices (at most 10000) and every held late payment,
+// oldest first, marking the held ones. A held payment older than the newest invoices is
+// still listed, because it waits for the admin's decision.
 func (w *webServer) adminInvoiceRows(ctx context.Context) ([]adminInvoiceRow, error) {
+	held, err := w.st.service.HeldLatePayments(ctx)
+	if err != nil {
+		return nil, err
+	}
 	invoices, err := w.st.service.ListInvoices(ctx, "")
 	if err != nil {
 		return nil, err
 	}
-	rows := make([]adminInvoiceRow, 0, len(invoices))
+	listed := make(map[string]bool, len(invoices))
 	for _, inv := range invoices {
-		held, err := w.st.latePaymentHeld(ctx, inv)
-		if err != nil {
-			return nil, err
+		listed[inv.ID] = true
+	}
+	isHeld := make(map[string]bool, len(held))
+	rows := make([]adminInvoiceRow, 0, len(held)+len(invoices))
+	// Both lists are oldest first, and a held invoice missing from the newest ones is
+	// older than all of them, so it goes first.
+	for _, inv := range held {
+		isHeld[inv.ID] = true
+		if !listed[inv.ID] {
+			rows = append(rows, adminInvoiceRow{Invoice: inv, LateHeld: true})
 		}
-		rows = append(rows, adminInvoiceRow{Invoice: inv, LateHeld: held})
+	}
+	for _, inv := range invoices {
+		rows = append(rows, adminInvoiceRow{Invoice: inv, LateHeld: isHeld[inv.ID]})
 	}
 	return rows, nil
 }

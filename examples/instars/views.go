@@ -161,7 +161,7 @@ func (s *stack) invoiceView(ctx context.Context, inv *billing.Invoice) (invoiceJ
 	case !errors.Is(err, billing.ErrNotFound):
 		return v, err
 	}
-	if v.LatePaymentHeld, err = s.latePaymentHeld(ctx, inv); err != nil {
+	if v.LatePaymentHeld, err = s.service.LatePaymentHeld(ctx, inv.ID); err != nil {
 		return v, err
 	}
 	v.Message = invoiceMessage(v)
