@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -114,12 +115,12 @@ func loadEvent(ctx context.Context, db sqlRunner, id string) (Event, error) {
 	return ev, nil
 }
 
-// listEvents returns the events about subject (all events when subject is empty), oldest
-// first, at most limit of them.
+// listEvents returns the newest limit events about subject (all events when subject is
+// empty), oldest first.
 func listEvents(ctx context.Context, db sqlRunner, subject string, limit int) ([]Event, error) {
 	rows, err := db.query(ctx, `SELECT id, kind, subject, customer, data, created_at
 		FROM service_events WHERE ($1 = '' OR subject = $1)
-		ORDER BY created_at, id LIMIT $2`, subject, int64(limit))
+		ORDER BY created_at DESC, id DESC LIMIT $2`, subject, int64(limit))
 	if err != nil {
 		return nil, fmt.Errorf("billing: listing events: %w", err)
 	}
@@ -135,6 +136,7 @@ func listEvents(ctx context.Context, db sqlRunner, subject string, limit int) ([
 		ev.Kind, ev.Data, ev.CreatedAt = EventKind(kind), json.RawMessage(data), fromMicros(created)
 		out = append(out, ev)
 	}
+	slices.Reverse(out)
 	return out, rows.Err()
 }
 

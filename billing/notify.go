@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 )
 
@@ -92,9 +93,10 @@ func loadAlert(ctx context.Context, db sqlRunner, id string) (Alert, error) {
 	return a, err
 }
 
+// listAlerts returns the newest limit alerts, oldest first.
 func listAlerts(ctx context.Context, db sqlRunner, limit int) ([]Alert, error) {
 	rows, err := db.query(ctx, `SELECT id, kind, subject, message, created_at
-		FROM operator_alerts ORDER BY created_at, id LIMIT $1`, int64(limit))
+		FROM operator_alerts ORDER BY created_at DESC, id DESC LIMIT $1`, int64(limit))
 	if err != nil {
 		return nil, fmt.Errorf("billing: listing alerts: %w", err)
 	}
@@ -110,5 +112,6 @@ func listAlerts(ctx context.Context, db sqlRunner, limit int) ([]Alert, error) {
 		a.Kind, a.CreatedAt = AlertKind(kind), fromMicros(created)
 		out = append(out, a)
 	}
+	slices.Reverse(out)
 	return out, rows.Err()
 }

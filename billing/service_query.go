@@ -221,8 +221,9 @@ func latePaymentHeld(ctx context.Context, tx *serviceTx, inv *Invoice, rec invoi
 	return refunds == 0, err
 }
 
-// ListEvents returns the stored events about one invoice, lease or refund (all events when
-// subject is empty), oldest first, at most limit (10000 when limit is 0 or less).
+// ListEvents returns the newest stored events about one invoice, lease or refund (all
+// events when subject is empty), at most limit (10000 when limit is 0 or less), oldest
+// first.
 func (s *Service) ListEvents(ctx context.Context, subject string, limit int) ([]Event, error) {
 	if limit <= 0 || limit > maxListed {
 		limit = maxListed
@@ -236,8 +237,8 @@ func (s *Service) ListEvents(ctx context.Context, subject string, limit int) ([]
 	return out, err
 }
 
-// WebhookDeliveries returns the delivery log of an event (of every event when eventID is
-// empty), oldest first.
+// WebhookDeliveries returns the newest 10000 entries of the delivery log of an event (of
+// every event when eventID is empty), oldest first.
 func (s *Service) WebhookDeliveries(ctx context.Context, eventID string) ([]WebhookDelivery,
 	error,
 ) {
@@ -308,7 +309,8 @@ func (s *Service) SetRefundAddress(ctx context.Context, id, address string) (Ref
 	return r, err
 }
 
-// Alerts returns the operator alerts, oldest first, at most limit (10000 when 0 or less).
+// Alerts returns the newest operator alerts, at most limit (10000 when 0 or less), oldest
+// first.
 func (s *Service) Alerts(ctx context.Context, limit int) ([]Alert, error) {
 	if limit <= 0 || limit > maxListed {
 		limit = maxListed

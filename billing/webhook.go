@@ -273,14 +273,14 @@ func insertDelivery(ctx context.Context, db sqlRunner, d WebhookDelivery) error 
 	return nil
 }
 
-// listDeliveries returns the delivery log of one event (all events when eventID is empty),
-// oldest first.
+// listDeliveries returns the newest limit entries of the delivery log of one event (of all
+// events when eventID is empty), oldest first.
 func listDeliveries(ctx context.Context, db sqlRunner, eventID string, limit int) (
 	[]WebhookDelivery, error,
 ) {
 	rows, err := db.query(ctx, `SELECT id, event_id, endpoint, attempt, status_code, error,
 		duration_us, delivered, at FROM webhook_deliveries WHERE ($1 = '' OR event_id = $1)
-		ORDER BY at, id LIMIT $2`, eventID, int64(limit))
+		ORDER BY at DESC, id DESC LIMIT $2`, eventID, int64(limit))
 	if err != nil {
 		return nil, fmt.Errorf("billing: listing webhook deliveries: %w", err)
 	}
@@ -299,5 +299,6 @@ func listDeliveries(ctx context.Context, db sqlRunner, eventID string, limit int
 			fromMicros(at)
 		out = append(out, d)
 	}
+	slices.Reverse(out)
 	return out, rows.Err()
 }
