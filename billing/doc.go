@@ -142,7 +142,9 @@
 // [SyncReporter], so that the service does not expire an invoice whose payment it has not
 // reported yet. A method whose payments can still be taken back after the invoice's
 // window (a reorganisation) implements [PaymentFollower], so that after a restart the
-// service watches those invoices again.
+// service watches those invoices again. One that reports, after a restart, the payments
+// made while it was stopped implements [PaymentResumer], so that the service also watches
+// the invoices whose window ended during the stop.
 //
 // The invoice's state then follows from the payments through [NextInvoiceState], whatever
 // the method: a method without confirmations reports final payments with a Confirmations

@@ -45,6 +45,17 @@ type PaymentFollower interface {
 	FollowDepth() int32
 }
 
+// PaymentResumer is implemented by a Gateway that, after a restart, reports the payments
+// made while it was stopped, as the on-chain gateway does by reading the blocks it missed.
+// When the service starts, it has the gateway watch again every invoice whose monitoring
+// window ended after ResumesFrom, so that a payment made within the window while the
+// server was down still counts, however long the server was down.
+type PaymentResumer interface {
+	// ResumesFrom returns the earliest time whose payments the gateway may not have
+	// reported yet, or the zero time when it has nothing to catch up.
+	ResumesFrom(ctx context.Context) (time.Time, error)
+}
+
 // followDepth returns the gateway's FollowDepth, or 0 when it does not follow payments.
 func followDepth(g Gateway) int32 {
 	if f, ok := g.(PaymentFollower); ok {

@@ -60,6 +60,8 @@ type OnChainGateway struct {
 	accountName string
 	gapLimit    uint32
 	tracker     *bitcoin.Tracker
+	source      bitcoin.ChainSource
+	cursors     bitcoin.CursorStore
 	now         func() time.Time
 	blockOffset func() time.Duration
 	logger      *slog.Logger
@@ -74,8 +76,9 @@ type OnChainGateway struct {
 }
 
 var (
-	_ Gateway      = (*OnChainGateway)(nil)
-	_ SyncReporter = (*OnChainGateway)(nil)
+	_ Gateway        = (*OnChainGateway)(nil)
+	_ SyncReporter   = (*OnChainGateway)(nil)
+	_ PaymentResumer = (*OnChainGateway)(nil)
 )
 
 // DefaultGapLimit is the number of unused addresses after which wallets stop scanning an
@@ -94,6 +97,8 @@ func NewOnChainGateway(config OnChainGatewayConfig) (*OnChainGateway, error) {
 		now:         config.Now,
 		blockOffset: config.BlockTimeOffset,
 		logger:      config.Logger,
+		source:      config.Source,
+		cursors:     config.Cursors,
 
 		unwatchInterval: defaultUnwatchInterval,
 	}

@@ -168,11 +168,11 @@ func TestOnChainGatewayEntryTimeAfterRestart(t *testing.T) {
 
 func TestRegtestServicePaidOnTimeWhileStopped(t *testing.T) {
 	node := regtest.Start(t, regtest.Options{})
-	b := newRegtestBundleWith(t, node, func(c *Config) {
+	b := newRegtestBundleWith(t, node, regtestOptions{configure: func(c *Config) {
 		c.InvoiceExpiry, c.InvoiceMonitoring = 3*time.Second, time.Minute
 		// A payment taken as late would become a refund instead of a lease.
 		c.LatePayments = LateDecline
-	})
+	}})
 	ctx := context.Background()
 	inv := b.submit(t, "")
 	b.stopService(t)

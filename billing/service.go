@@ -113,6 +113,11 @@ type Service struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 	started bool
+	// resumeSince, when set, is the time from which the gateway catches up payments after
+	// a start; it is cleared once the invoices since then are watched. resumeMu guards it,
+	// apart from mu, which Start holds while it first watches.
+	resumeMu    sync.Mutex
+	resumeSince time.Time
 }
 
 // NewService checks the configuration, migrates the service's tables and River's, and
@@ -269,6 +274,10 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel, s.done, s.started = cancel, make(chan struct{}), true
+	resumeSince := s.gatewayResumesFrom(ctx)
+	s.resumeMu.Lock()
+	s.resumeSince = resumeSince
+	s.resumeMu.Unlock()
 	if err := s.watchOpenInvoices(ctx); err != nil {
 		s.logger.Warn("watching open invoices failed; the sweep retries", "error", err)
 	}
@@ -330,8 +339,34 @@ func (s *Service) alertGatewayStopped(ctx context.Context, err error) {
 	}
 }
 
+// gatewayResumesFrom returns the time from which the gateway catches up payments it missed
+// while stopped (see PaymentResumer), or the zero time.
+func (s *Service) gatewayResumesFrom(ctx context.Context) time.Time {
+	resumer, ok := s.cfg.Gateway.(PaymentResumer)
+	if !ok {
+		return time.Time{}
+	}
+	from, err := resumer.ResumesFrom(ctx)
+	if err != nil {
+		s.logger.Warn("unable to tell since when the gateway missed payments; watching "+
+			"the invoices open now only", "error", err)
+		return time.Time{}
+	}
+	return from
+}
+
+// watchOpenInvoices has the gateway watch every invoice whose payments can still change
+// its state. After a start, until it succeeds once, that includes the invoices whose window
+// ended while the gateway was not reading payments.
 func (s *Service) watchOpenInvoices(ctx context.Context) error {
-	invoices, err := s.store.WatchedInvoices(ctx, s.clock.Now(), followDepth(s.cfg.Gateway))
+	since := s.clock.Now()
+	s.resumeMu.Lock()
+	resumeSince := s.resumeSince
+	s.resumeMu.Unlock()
+	if !resumeSince.IsZero() && resumeSince.Before(since) {
+		since = resumeSince
+	}
+	invoices, err := s.store.WatchedInvoices(ctx, since, followDepth(s.cfg.Gateway))
 	if err != nil {
 		return fmt.Errorf("billing: listing watched invoices: %w", err)
 	}
@@ -340,6 +375,11 @@ func (s *Service) watchOpenInvoices(ctx context.Context) error {
 			return err
 		}
 	}
+	s.resumeMu.Lock()
+	if s.resumeSince.Equal(resumeSince) {
+		s.resumeSince = time.Time{}
+	}
+	s.resumeMu.Unlock()
 	return nil
 }
 

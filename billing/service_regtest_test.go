@@ -21,13 +21,19 @@ type regtestBundle struct {
 
 func newRegtestBundle(t testing.TB, node *regtest.Node) *regtestBundle {
 	t.Helper()
-	return newRegtestBundleWith(t, node, nil)
+	return newRegtestBundleWith(t, node, regtestOptions{})
 }
 
-// newRegtestBundleWith is newRegtestBundle with configure applied to the service's Config
-// after the bundle's own settings.
-func newRegtestBundleWith(t testing.TB, node *regtest.Node,
-	configure func(*Config)) *regtestBundle {
+// regtestOptions adjust a regtest bundle.
+type regtestOptions struct {
+	// configure is applied to the service's Config after the bundle's own settings.
+	configure func(*Config)
+	// blockTimeOffset is the on-chain gateway's BlockTimeOffset.
+	blockTimeOffset time.Duration
+}
+
+// newRegtestBundleWith is newRegtestBundle with options.
+func newRegtestBundleWith(t testing.TB, node *regtest.Node, opts regtestOptions) *regtestBundle {
 	t.Helper()
 	rpc := node.RPCConfig()
 	source, err := bitcoin.DialRPC(context.Background(), bitcoin.RPCSourceConfig{
@@ -46,7 +52,8 @@ func newRegtestBundleWith(t testing.TB, node *regtest.Node,
 		gateway, err = NewOnChainGateway(OnChainGatewayConfig{
 			Account: testAccountKey(t), Source: source,
 			Cursors: StoreCursor{Store: store, Name: "regtest"}, Depth: 6,
-			Logger: svcTestLogger(),
+			BlockTimeOffset: func() time.Duration { return opts.blockTimeOffset },
+			Logger:          svcTestLogger(),
 		})
 		if err != nil {
 			t.Fatalf("NewOnChainGateway: %v", err)
@@ -54,8 +61,8 @@ func newRegtestBundleWith(t testing.TB, node *regtest.Node,
 		c.Gateway = gateway
 		// The tracker stamps payments with the wall clock, so the service uses it too.
 		c.Clock = nil
-		if configure != nil {
-			configure(c)
+		if opts.configure != nil {
+			opts.configure(c)
 		}
 	}})
 	return &regtestBundle{serviceBundle: b, node: node}
@@ -181,9 +188,9 @@ func TestServiceFollowsSettledPaymentAfterRestart(t *testing.T) {
 	if err := regtest.Connect(other, miner); err != nil {
 		t.Fatal(err)
 	}
-	b := newRegtestBundleWith(t, miner, func(c *Config) {
+	b := newRegtestBundleWith(t, miner, regtestOptions{configure: func(c *Config) {
 		c.InvoiceExpiry, c.InvoiceMonitoring = 3*time.Second, time.Second
-	})
+	}})
 	ctx := context.Background()
 	if err := regtest.Disconnect(other, miner); err != nil {
 		t.Fatal(err)
@@ -214,5 +221,48 @@ func TestServiceFollowsSettledPaymentAfterRestart(t *testing.T) {
 	})
 	if got, _ := b.svc.Invoice(ctx, inv.ID); !got.SettlementReverted {
 		t.Fatalf("invoice %s is not flagged as reverted after the reorganisation", got.State)
+	}
+}
+
+// TestServiceFindsPaymentAfterWindowEndedWhileStopped pays and confirms an invoice while the
+// service is stopped, and restarts it only after the invoice's monitoring window has
+// ended: the payment, made in time, must still be found and counted.
+func TestServiceFindsPaymentAfterWindowEndedWhileStopped(t *testing.T) {
+	node := regtest.Start(t, regtest.Options{})
+	// Blocks mined in quick succession carry timestamps ahead of the clock, and a payment
+	// is dated by its block when that is earlier than when it is found. The gateway takes
+	// that lead off block times, as an operator would for a node whose clock runs ahead.
+	tipHash, _, err := node.BestBlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tip, err := node.Client().GetBlockHeader(tipHash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lead := max(time.Until(tip.Timestamp)+time.Second, 0)
+	b := newRegtestBundleWith(t, node, regtestOptions{
+		configure: func(c *Config) {
+			c.InvoiceExpiry, c.InvoiceMonitoring = 3*time.Second, time.Second
+		},
+		blockTimeOffset: -lead,
+	})
+	inv := b.submit(t, "")
+	b.stopService(t)
+	b.pay(t, inv, inv.Amount)
+	if _, err := node.Mine(1); err != nil {
+		t.Fatal(err)
+	}
+	svcWaitFor(t, 20*time.Second, "the monitoring window to end", func() bool {
+		return time.Now().After(inv.MonitoringUntil)
+	})
+	b.startService(t)
+	b.waitLease(t, inv.ID, LeaseRunning)
+	got, err := b.svc.Invoice(context.Background(), inv.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != StateSettled || got.Status == StatusPaidLate {
+		t.Fatalf("invoice is %s (%s), want Settled and not paid late", got.State, got.Status)
 	}
 }
