@@ -83,8 +83,8 @@ type txMember struct {
 	// run is the group that took the member, set with taken.
 	run   *txRun
 	taken bool
-	// started is set when the member's function starts, and abandoned when the member
-	// gave up before that; its function then never runs.
+	// started is set when the member's function starts. abandoned is set when the member
+	// gave up before that, so its function never runs.
 	started   bool
 	abandoned bool
 	// finished is closed once the member's transaction has ended and err and panicked
@@ -259,9 +259,10 @@ func (s *SQLStore) runGroup(run *txRun) {
 	outcomes := make([]txOutcome, len(batch))
 	settled := 0
 	defer func() {
-		// Deferred so that the members are told and the lead is handed on even when a
-		// function ends this goroutine (runtime.Goexit, as t.FailNow does) or the driver
-		// panics. The transaction was rolled back then, so what had not settled is lost.
+		// Deferred so that the members receive their outcomes and the lead passes on even
+		// when a function ends this goroutine (runtime.Goexit, as t.FailNow does) or the
+		// driver panics. The transaction was rolled back then, so what had not settled is
+		// lost.
 		for i := settled; i < len(batch); i++ {
 			if !outcomes[i].exited {
 				outcomes[i] = txOutcome{err: fmt.Errorf("%w: the goroutine running the "+
@@ -338,7 +339,7 @@ func (s *SQLStore) runGroupTx(beginCtx context.Context, members []*txMember,
 			continue
 		}
 		if _, err := tx.conn.exec(ctx, "SAVEPOINT instars_member"); err != nil {
-			return failAll(fmt.Errorf("%w: unable to set a savepoint: %v",
+			return failAll(fmt.Errorf("%w: unable to set a savepoint: %w",
 				ErrSharedTxAborted, err))
 		}
 		callMember(m, tx, &outcomes[i])
@@ -347,7 +348,7 @@ func (s *SQLStore) runGroupTx(beginCtx context.Context, members []*txMember,
 			// made in it survives. The members after this one run in a new transaction.
 			for j := range i + 1 {
 				if !outcomes[j].failed() {
-					outcomes[j].err = fmt.Errorf("%w: %v", ErrSharedTxAborted, err)
+					outcomes[j].err = fmt.Errorf("%w: %w", ErrSharedTxAborted, err)
 				}
 			}
 			return i + 1
@@ -374,7 +375,7 @@ func txOpen(tx *storeTx) bool {
 }
 
 // commitRolledBack reports whether a failed commit certainly rolled the transaction back:
-// PostgreSQL answered the commit with an error, or SQLite, whose driver (modernc.org/sqlite
+// PostgreSQL returned an error for the commit, or SQLite, whose driver (modernc.org/sqlite
 // v1.63, tx.Commit) rolls back a transaction whose commit failed. An error from a lost
 // PostgreSQL connection leaves the outcome unknown.
 func (s *SQLStore) commitRolledBack(err error) bool {
