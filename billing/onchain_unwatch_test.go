@@ -132,6 +132,8 @@ func TestServiceRewatchesOnlyMonitoredInvoices(t *testing.T) {
 			Account: testAccountKey(t), Source: source,
 			Cursors: StoreCursor{Store: c.Store.(*SQLStore), Name: "regtest"}, Depth: 6,
 			Now: c.Clock.Now, Logger: svcTestLogger(),
+			// The test clock is moved a day ahead of the clock miners stamp blocks with.
+			BlockTimeOffset: func() time.Duration { return time.Until(c.Clock.Now()) },
 		})
 		if err != nil {
 			t.Fatalf("NewOnChainGateway: %v", err)
