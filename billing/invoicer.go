@@ -28,13 +28,14 @@ type InvoiceTerms struct {
 	Label string
 }
 
-// maxToleranceBasisPoints bounds the tolerance at 10 %; more is a configuration mistake.
-const maxToleranceBasisPoints = 1000
+// MaxToleranceBasisPoints bounds a payment tolerance at 10 %: wallets that take the fee out
+// of the amount shave far less, so more is a configuration mistake.
+const MaxToleranceBasisPoints = 1000
 
 func (t InvoiceTerms) withDefaults() (InvoiceTerms, error) {
-	if t.ToleranceBasisPoints > maxToleranceBasisPoints {
+	if t.ToleranceBasisPoints > MaxToleranceBasisPoints {
 		return t, fmt.Errorf("invalid tolerance %d basis points: expected at most %d",
-			t.ToleranceBasisPoints, maxToleranceBasisPoints)
+			t.ToleranceBasisPoints, MaxToleranceBasisPoints)
 	}
 	if t.Expiry < 0 || t.Monitoring < 0 {
 		return t, fmt.Errorf("invalid expiry %s or monitoring %s: expected 0 (default) or "+
@@ -144,6 +145,9 @@ func (iv *Invoicer) CreateInvoice(ctx context.Context, order *Order, terms Invoi
 	if err != nil {
 		return nil, err
 	}
+	iv.config.Logger.InfoContext(ctx, "invoice created", "invoice_id", inv.ID,
+		"order_id", order.ID, "amount_sat", int64(inv.Amount), "price", inv.Price.String(),
+		"destination", inv.Destination, "expires_at", inv.ExpiresAt)
 	if err := iv.Watch(ctx, inv); err != nil {
 		return inv, err
 	}
@@ -199,9 +203,6 @@ func (iv *Invoicer) CreateInvoiceTx(ctx context.Context, tx StoreTx, orderID str
 	if err := tx.InsertInvoice(ctx, inv); err != nil {
 		return nil, err
 	}
-	iv.config.Logger.InfoContext(ctx, "invoice created", "invoice_id", inv.ID,
-		"order_id", orderID, "amount_sat", int64(inv.Amount), "price", inv.Price.String(),
-		"destination", inv.Destination, "expires_at", inv.ExpiresAt)
 	return inv, nil
 }
 

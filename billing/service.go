@@ -212,6 +212,11 @@ func (c *Config) validate() error {
 				"Config.Rates is nil", p.ID, p.Price.Currency))
 		}
 	}
+	if c.ToleranceBasisPoints > MaxToleranceBasisPoints {
+		problems = append(problems, fmt.Errorf("Config.ToleranceBasisPoints %d is too large: "+
+			"expected at most %d (%d %%)", c.ToleranceBasisPoints, MaxToleranceBasisPoints,
+			MaxToleranceBasisPoints/100))
+	}
 	names := map[string]bool{}
 	for _, ep := range c.Webhooks {
 		if err := ep.validate(); err != nil {

@@ -326,9 +326,10 @@ func (c *fileConfig) validatePolicy() []problem {
 	if c.Invoices.Expiry < 0 || c.Invoices.Monitoring < 0 {
 		out = append(out, problem{"invoices", "durations must not be negative"})
 	}
-	if c.Invoices.ToleranceBasisPoints > 10000 {
+	if c.Invoices.ToleranceBasisPoints > billing.MaxToleranceBasisPoints {
 		out = append(out, problem{"invoices.tolerance_basis_points",
-			"must be at most 10000 (100 %)"})
+			fmt.Sprintf("must be at most %d (%d %%)", billing.MaxToleranceBasisPoints,
+				billing.MaxToleranceBasisPoints/100)})
 	}
 	if _, err := c.Invoices.latePaymentPolicy(); err != nil {
 		out = append(out, problem{"invoices.late_payments", err.Error()})

@@ -101,13 +101,15 @@ func TestConfigCheckReportsSemanticProblems(t *testing.T) {
 	cfg.Database.Postgres = "postgres://127.0.0.1/test"
 	cfg.Rates.Sources = []string{"kraken", "mtgox"}
 	cfg.Node.Host = "localhost"
+	cfg.Invoices.ToleranceBasisPoints = 1500
 	problems := cfg.validate()
 	text := ""
 	for _, p := range problems {
 		text += p.String() + "\n"
 	}
 	for _, want := range []string{"network:", "plans[1]", "plans[2].id:", "database:",
-		"rates.sources[1]:", "node.host:"} {
+		"rates.sources[1]:", "node.host:",
+		"invoices.tolerance_basis_points: must be at most 1000 (10 %)"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("problems lack %q:\n%s", want, text)
 		}
