@@ -63,6 +63,16 @@ func (s *Service) DeclineLatePayment(ctx context.Context, invoiceID string) erro
 		if l != nil && (rec.ExtendsLease == "" || extensionApplied(l, invoiceID)) {
 			return fmt.Errorf("%w: invoice %s was accepted", ErrLatePaymentDecided, invoiceID)
 		}
+		// An extension accepted after its lease ended was already turned into a refund of
+		// the whole payment; declining it now would owe the payment twice.
+		refunded, err := hasRefund(ctx, tx, invoiceID, RefundLeaseEnded)
+		if err != nil {
+			return err
+		}
+		if refunded {
+			return fmt.Errorf("%w: invoice %s was accepted and refunded because its lease "+
+				"had ended", ErrLatePaymentDecided, invoiceID)
+		}
 		order, err := tx.Order(ctx, inv.OrderID)
 		if err != nil {
 			return err

@@ -78,3 +78,39 @@ func TestServiceHoldsLatePaymentForOperator(t *testing.T) {
 		t.Fatalf("%d instances, want 1 for the accepted payment", n)
 	}
 }
+
+// TestServiceDeclineAfterAcceptedExtensionRefund accepts a held late extension whose lease
+// has ended meanwhile, which records a lease-ended refund, and checks that declining it
+// afterwards is refused instead of recording a second refund of the same payment.
+func TestServiceDeclineAfterAcceptedExtensionRefund(t *testing.T) {
+	ctx := context.Background()
+	b := newServiceBundle(t, bundleOptions{configure: func(c *Config) {
+		c.LatePayments = LateHold
+	}})
+	first := b.submit(t, "")
+	b.chain.pay(first.Destination, first.Amount, 1)
+	l := b.waitLease(t, first.ID, LeaseRunning)
+
+	extension := b.submit(t, l.ID)
+	payLate(t, b, extension)
+	b.advance(t, 2*time.Hour)
+	svcWaitFor(t, 10*time.Second, "the lease to end", func() bool {
+		got, err := b.svc.Lease(ctx, l.ID)
+		return err == nil && got.Status == LeaseEnded
+	})
+	if err := b.svc.AcceptLatePayment(ctx, extension.ID); err != nil {
+		t.Fatalf("AcceptLatePayment: %v", err)
+	}
+	if err := b.svc.DeclineLatePayment(ctx, extension.ID); !errors.Is(err,
+		ErrLatePaymentDecided) {
+		t.Fatalf("declining an accepted payment: %v, want ErrLatePaymentDecided", err)
+	}
+	refunds, err := b.svc.Refunds(ctx, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(refunds) != 1 || refunds[0].Reason != RefundLeaseEnded ||
+		refunds[0].Amount != extension.Amount {
+		t.Fatalf("refunds %+v, want one lease_ended refund of %d", refunds, extension.Amount)
+	}
+}
