@@ -414,8 +414,23 @@ type serviceTx struct {
 
 // inTx runs fn in a store transaction and publishes its events after the commit.
 func (s *Service) inTx(ctx context.Context, fn func(tx *serviceTx) error) error {
+	return s.runTxWith(ctx, s.store.InTx, fn)
+}
+
+// inSharedTx is inTx in a transaction shared with concurrent callers where the store
+// offers it (see SharedTxStore). fn must run its statements with a context that is not
+// cancelled.
+func (s *Service) inSharedTx(ctx context.Context, fn func(tx *serviceTx) error) error {
+	if shared, ok := s.store.(SharedTxStore); ok {
+		return s.runTxWith(ctx, shared.InSharedTx, fn)
+	}
+	return s.inTx(ctx, fn)
+}
+
+func (s *Service) runTxWith(ctx context.Context,
+	run func(context.Context, func(StoreTx) error) error, fn func(tx *serviceTx) error) error {
 	var events []Event
-	err := s.store.InTx(ctx, func(stx StoreTx) error {
+	err := run(ctx, func(stx StoreTx) error {
 		t := &serviceTx{StoreTx: stx, ctx: ctx, raw: rawTx(stx), s: s, now: s.clock.Now()}
 		t.db = runnerFor(t.raw)
 		if err := fn(t); err != nil {

@@ -62,7 +62,11 @@ func (s *Service) SubmitOrder(ctx context.Context, envelope []byte, customerKey 
 		MonitoringUntil: now.Add(expiry + monitoring), State: StateNew, UpdatedAt: now,
 	}
 	armoredKey := string(customerKey.Armored())
-	err = s.inTx(ctx, func(tx *serviceTx) error {
+	// Concurrent orders share a commit. A statement interrupted by a cancelled request
+	// would undo the other orders in it, and the transaction is short, so from here on the
+	// request's cancellation is ignored.
+	ctx = context.WithoutCancel(ctx)
+	err = s.inSharedTx(ctx, func(tx *serviceTx) error {
 		if id := order.Payload.ExtendsLease; id != "" {
 			if err := checkExtendable(ctx, tx, id, order.Customer, plan.ID); err != nil {
 				return err

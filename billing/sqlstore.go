@@ -108,6 +108,9 @@ func OpenSQLite(ctx context.Context, path string, opts *SQLStoreOptions) (*SQLSt
 	// checkpoint would stall the commit that triggers it, so it is only a backstop.
 	query.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", backstopCheckpointPages))
 	query.Add("_pragma", "foreign_keys(ON)")
+	// A shared transaction keeps each caller's changes in a savepoint journal, which SQLite
+	// moves to a temporary file past 64 KiB unless temporary storage is in memory.
+	query.Add("_pragma", "temp_store(MEMORY)")
 	query.Set("_txlock", "immediate")
 	dsn := "file:" + path + "?" + query.Encode()
 	db, err := sql.Open("sqlite", dsn)
