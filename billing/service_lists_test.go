@@ -26,7 +26,8 @@ func TestServiceListsNewestRows(t *testing.T) {
 		running := writeLeases(t, svc, []leaseRow{
 			{status: LeaseRunning, instanceID: "i-00000001", createdAt: start.Add(-time.Hour),
 				startedAt: start.Add(-time.Hour)},
-			{status: LeaseRunning, instanceID: "i-00000002", createdAt: start.Add(-time.Hour),
+			{status: LeaseRunning, instanceID: "i-00000002",
+				createdAt: start.Add(-time.Hour + time.Microsecond),
 				startedAt: start.Add(-time.Hour)},
 		})
 		leaseIDs := writeLeases(t, svc, endedLeases(maxListed+extra, start))
