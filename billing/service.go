@@ -113,11 +113,11 @@ type Service struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 	started bool
-	// resumeSince, when set, is the time from which the gateway catches up payments after
-	// a start; it is cleared once the invoices since then are watched. resumeMu guards it,
-	// apart from mu, which Start holds while it first watches.
-	resumeMu    sync.Mutex
-	resumeSince time.Time
+	// catchUpPending is set by Start and cleared once the invoices whose window ended
+	// while the gateway was stopped are watched. catchUpMu guards it, apart from mu, which
+	// Start holds while it first watches.
+	catchUpMu      sync.Mutex
+	catchUpPending bool
 }
 
 // NewService checks the configuration, migrates the service's tables and River's, and
@@ -279,10 +279,9 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel, s.done, s.started = cancel, make(chan struct{}), true
-	resumeSince := s.gatewayResumesFrom(ctx)
-	s.resumeMu.Lock()
-	s.resumeSince = resumeSince
-	s.resumeMu.Unlock()
+	s.catchUpMu.Lock()
+	s.catchUpPending = true
+	s.catchUpMu.Unlock()
 	if err := s.watchOpenInvoices(ctx); err != nil {
 		s.logger.Warn("watching open invoices failed; the sweep retries", "error", err)
 	}
@@ -344,20 +343,27 @@ func (s *Service) alertGatewayStopped(ctx context.Context, err error) {
 	}
 }
 
+// resumeTimeout bounds how long a start or a sweep waits for the gateway to tell since
+// when it catches up, so that an unreachable node does not hold up the start.
+const resumeTimeout = 5 * time.Second
+
 // gatewayResumesFrom returns the time from which the gateway catches up payments it missed
-// while stopped (see PaymentResumer), or the zero time.
-func (s *Service) gatewayResumesFrom(ctx context.Context) time.Time {
+// while stopped (see PaymentResumer; the zero time when it has nothing to catch up), and
+// false when the gateway could not tell.
+func (s *Service) gatewayResumesFrom(ctx context.Context) (time.Time, bool) {
 	resumer, ok := s.cfg.Gateway.(PaymentResumer)
 	if !ok {
-		return time.Time{}
+		return time.Time{}, true
 	}
+	ctx, cancel := context.WithTimeout(ctx, resumeTimeout)
+	defer cancel()
 	from, err := resumer.ResumesFrom(ctx)
 	if err != nil {
 		s.logger.Warn("unable to tell since when the gateway missed payments; watching "+
-			"the invoices open now only", "error", err)
-		return time.Time{}
+			"the invoices open now, the sweep retries", "error", err)
+		return time.Time{}, false
 	}
-	return from
+	return from, true
 }
 
 // watchOpenInvoices has the gateway watch every invoice whose payments can still change
@@ -365,11 +371,15 @@ func (s *Service) gatewayResumesFrom(ctx context.Context) time.Time {
 // ended while the gateway was not reading payments.
 func (s *Service) watchOpenInvoices(ctx context.Context) error {
 	since := s.clock.Now()
-	s.resumeMu.Lock()
-	resumeSince := s.resumeSince
-	s.resumeMu.Unlock()
-	if !resumeSince.IsZero() && resumeSince.Before(since) {
-		since = resumeSince
+	s.catchUpMu.Lock()
+	catchUp := s.catchUpPending
+	s.catchUpMu.Unlock()
+	caughtUp := false
+	if catchUp {
+		var from time.Time
+		if from, caughtUp = s.gatewayResumesFrom(ctx); !from.IsZero() && from.Before(since) {
+			since = from
+		}
 	}
 	invoices, err := s.store.WatchedInvoices(ctx, since, followDepth(s.cfg.Gateway))
 	if err != nil {
@@ -380,11 +390,11 @@ func (s *Service) watchOpenInvoices(ctx context.Context) error {
 			return err
 		}
 	}
-	s.resumeMu.Lock()
-	if s.resumeSince.Equal(resumeSince) {
-		s.resumeSince = time.Time{}
+	if caughtUp {
+		s.catchUpMu.Lock()
+		s.catchUpPending = false
+		s.catchUpMu.Unlock()
 	}
-	s.resumeMu.Unlock()
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -385,5 +386,83 @@ func TestServiceAlertsOnForeignCursor(t *testing.T) {
 	}
 	if stopped != 1 {
 		t.Errorf("%d gateway alerts after %d restarts, want 1", stopped, gateway.runs.Load())
+	}
+}
+
+// resumingGateway is the test gateway with a PaymentResumer that fails a number of times
+// before it answers, and a record of the destinations it was asked to watch.
+type resumingGateway struct {
+	*svcGateway
+	from     time.Time
+	failures atomic.Int32
+
+	mu      sync.Mutex
+	watched map[string]bool
+}
+
+func (g *resumingGateway) ResumesFrom(context.Context) (time.Time, error) {
+	if g.failures.Add(-1) >= 0 {
+		return time.Time{}, errors.New("node unreachable")
+	}
+	return g.from, nil
+}
+
+func (g *resumingGateway) Watch(ctx context.Context, req PaymentRequest, until time.Time) error {
+	g.mu.Lock()
+	g.watched[req.Destination] = true
+	g.mu.Unlock()
+	return g.svcGateway.Watch(ctx, req, until)
+}
+
+func (g *resumingGateway) watching(destination string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.watched[destination]
+}
+
+// TestServiceCatchUpWatchRetried starts the service while its gateway cannot tell since when
+// it catches up, and checks that the start still watches the open invoices and that a later
+// sweep watches the invoice whose window ended while the service was stopped.
+func TestServiceCatchUpWatchRetried(t *testing.T) {
+	var gateway *resumingGateway
+	b := newServiceBundle(t, bundleOptions{configure: func(cfg *Config) {
+		if gateway == nil {
+			gateway = &resumingGateway{svcGateway: cfg.Gateway.(*svcGateway),
+				watched: map[string]bool{}}
+		}
+		cfg.Gateway = gateway
+	}})
+	ctx := context.Background()
+	ended := b.submit(t, "")
+	b.stopService(t)
+	// Stopped past the end of the invoice's window; the gateway resumes from before it.
+	gateway.from = b.clock.Now()
+	b.clock.Advance(ended.MonitoringUntil.Sub(b.clock.Now()) + time.Minute)
+	gateway.mu.Lock()
+	clear(gateway.watched)
+	gateway.mu.Unlock()
+	gateway.failures.Store(1)
+	b.startService(t)
+	open := b.submit(t, "")
+	if gateway.watching(ended.Destination) {
+		t.Fatalf("the ended invoice was watched although the gateway could not tell " +
+			"since when it catches up")
+	}
+	if err := b.svc.watchOpenInvoices(ctx); err != nil {
+		t.Fatalf("watchOpenInvoices: %v", err)
+	}
+	if !gateway.watching(ended.Destination) || !gateway.watching(open.Destination) {
+		t.Fatalf("after the sweep: ended watched %v, open watched %v; want both",
+			gateway.watching(ended.Destination), gateway.watching(open.Destination))
+	}
+	// Once caught up, the sweep watches only what is open now.
+	gateway.mu.Lock()
+	clear(gateway.watched)
+	gateway.mu.Unlock()
+	if err := b.svc.watchOpenInvoices(ctx); err != nil {
+		t.Fatalf("watchOpenInvoices: %v", err)
+	}
+	if gateway.watching(ended.Destination) {
+		t.Errorf("the ended invoice is still watched at every sweep after the catch-up")
 	}
 }
