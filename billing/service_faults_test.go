@@ -466,3 +466,29 @@ func TestServiceCatchUpWatchRetried(t *testing.T) {
 		t.Errorf("the ended invoice is still watched at every sweep after the catch-up")
 	}
 }
+
+// TestServiceRefundsOnlyConfirmedExcess pays a settled invoice again with a payment that does
+// not yet meet the confirmation policy, as an unconfirmed original left on record after a
+// fee bump is: no refund is owed until it confirms, and none at all if it disappears.
+func TestServiceRefundsOnlyConfirmedExcess(t *testing.T) {
+	ctx := context.Background()
+	b := newServiceBundle(t, bundleOptions{})
+	inv := b.submit(t, "")
+	b.chain.pay(inv.Destination, inv.Amount, 1)
+	b.waitLease(t, inv.ID, LeaseRunning)
+
+	extra := b.chain.pay(inv.Destination, 4_000, 0)
+	svcWaitFor(t, 5*time.Second, "the unconfirmed payment to count as paid", func() bool {
+		got, err := b.svc.Invoice(ctx, inv.ID)
+		return err == nil && got.Paid == inv.Amount+4_000
+	})
+	if refunds, err := b.svc.Refunds(ctx, "", ""); err != nil || len(refunds) != 0 {
+		t.Fatalf("refunds %+v (%v) for an unconfirmed excess, want none", refunds, err)
+	}
+	b.chain.setConfirmations(extra, 1)
+	svcWaitFor(t, 5*time.Second, "the refund of the confirmed excess", func() bool {
+		got, err := b.svc.Refunds(ctx, "", "")
+		return err == nil && len(got) == 1 && got[0].Amount == 4_000 &&
+			got[0].Reason == RefundOverpaid
+	})
+}

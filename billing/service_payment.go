@@ -102,18 +102,23 @@ func (s *Service) reevaluateInvoice(ctx context.Context, tx *serviceTx, inv *Inv
 		return s.onSettlementRestored(ctx, tx, inv, rec)
 	case upd.Settled:
 		return s.onSettled(ctx, tx, inv, rec)
-	case inv.State == StateSettled && inv.Paid > before.Paid && inv.Paid > inv.Amount:
-		// A further payment to an invoice already settled.
+	case inv.State == StateSettled && inv.Confirmed > before.Confirmed &&
+		inv.Confirmed > inv.Amount:
+		// A further payment to an invoice already settled has met the policy.
 		return s.oweExcess(ctx, tx, inv, rec)
 	}
 	return nil
 }
 
 // oweExcess records, or raises, the refund of what an invoice received beyond its amount.
+// Only payments that meet the confirmation policy count: an unconfirmed payment may still be
+// replaced or vanish (a fee bump made while the server was down leaves the original on
+// record until the gateway reports it gone), and refunding it would pay out money never
+// received.
 func (s *Service) oweExcess(ctx context.Context, tx *serviceTx, inv *Invoice,
 	rec invoiceRecord,
 ) error {
-	excess := inv.Paid - inv.Amount
+	excess := inv.Confirmed - inv.Amount
 	raised, err := tx.db.exec(ctx, `UPDATE refunds SET amount = $1, updated_at = $2
 		WHERE invoice_id = $3 AND reason = $4 AND state <> $5 AND amount < $1`,
 		int64(excess), micros(tx.now), inv.ID, string(RefundOverpaid), string(RefundPaid))
@@ -205,7 +210,7 @@ func (s *Service) fulfil(ctx context.Context, tx *serviceTx, inv *Invoice, rec i
 	order *Order,
 ) error {
 	refundTo := order.Payload.RefundAddress
-	if inv.Paid > inv.Amount {
+	if inv.Confirmed > inv.Amount {
 		if err := s.oweExcess(ctx, tx, inv, rec); err != nil {
 			return err
 		}
