@@ -78,6 +78,17 @@ func (p ConfirmationPolicy) RequiredDepth(invoiceAmount btcutil.Amount) int32 {
 	return p.Depth
 }
 
+// DeepestDepth returns the most confirmations any invoice needs under the policy, defaults
+// applied: the high-value depth when a threshold is set, else the depth. A gateway that
+// stops following payments below it can never settle such invoices.
+func (p ConfirmationPolicy) DeepestDepth() int32 {
+	deepest := p.RequiredDepth(0)
+	if p.HighValueThreshold > 0 {
+		deepest = max(deepest, p.RequiredDepth(p.HighValueThreshold))
+	}
+	return deepest
+}
+
 // Accepts reports whether the payment is final enough on an invoice of the given amount.
 func (p ConfirmationPolicy) Accepts(invoiceAmount btcutil.Amount, pay Payment) bool {
 	if pay.State != PaymentSeen {

@@ -212,6 +212,12 @@ func (c *Config) validate() error {
 				"Config.Rates is nil", p.ID, p.Price.Currency))
 		}
 	}
+	if depth := followDepth(c.Gateway); depth > 0 && c.Policy.DeepestDepth() > depth {
+		problems = append(problems, fmt.Errorf("Config.Policy needs %d confirmations, but "+
+			"the gateway stops following payments at %d: invoices that need more would never "+
+			"settle; raise the gateway's depth or lower the policy", c.Policy.DeepestDepth(),
+			depth))
+	}
 	if c.ToleranceBasisPoints > MaxToleranceBasisPoints {
 		problems = append(problems, fmt.Errorf("Config.ToleranceBasisPoints %d is too large: "+
 			"expected at most %d (%d %%)", c.ToleranceBasisPoints, MaxToleranceBasisPoints,

@@ -32,3 +32,26 @@ func TestNewServiceRejectsIncompleteConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestNewServiceRejectsPolicyBeyondGatewayDepth checks that a confirmation policy asking for
+// more confirmations than the gateway follows payments to is refused: such invoices could
+// never settle.
+func TestNewServiceRejectsPolicyBeyondGatewayDepth(t *testing.T) {
+	gateway := &followingGateway{depth: 3}
+	_, err := NewService(context.Background(), Config{
+		Gateway: gateway, Plans: []metering.Plan{svcPlan()},
+		Policy: ConfirmationPolicy{Depth: 1, HighValueThreshold: 5_000_000},
+	})
+	want := "Config.Policy needs 6 confirmations, but the gateway stops following payments at 3"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("NewService = %v, want an error containing %q", err, want)
+	}
+}
+
+// followingGateway is a gateway that only declares the depth it follows payments to.
+type followingGateway struct {
+	Gateway
+	depth int32
+}
+
+func (g *followingGateway) FollowDepth() int32 { return g.depth }

@@ -318,10 +318,16 @@ func (c *fileConfig) validatePolicy() []problem {
 		out = append(out, problem{"confirmations.depth", fmt.Sprintf("%d is deeper than "+
 			"node.depth %d, the depth the tracker follows", c.Confirmations.Depth, followDepth)})
 	}
-	if c.Confirmations.HighValueDepth > followDepth {
-		out = append(out, problem{"confirmations.high_value_depth", fmt.Sprintf("%d is deeper "+
-			"than node.depth %d, the depth the tracker follows", c.Confirmations.HighValueDepth,
-			followDepth)})
+	if policy := c.policy(); policy.HighValueThreshold > 0 &&
+		policy.RequiredDepth(policy.HighValueThreshold) > followDepth {
+		depth := policy.RequiredDepth(policy.HighValueThreshold)
+		what := fmt.Sprintf("%d", depth)
+		if c.Confirmations.HighValueDepth == 0 {
+			what = fmt.Sprintf("unset, so %d (the default),", depth)
+		}
+		out = append(out, problem{"confirmations.high_value_depth", fmt.Sprintf("%s is "+
+			"deeper than node.depth %d, the depth the tracker follows: invoices above "+
+			"high_value_threshold_sat could never settle", what, followDepth)})
 	}
 	if c.Invoices.Expiry < 0 || c.Invoices.Monitoring < 0 {
 		out = append(out, problem{"invoices", "durations must not be negative"})

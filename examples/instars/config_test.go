@@ -256,3 +256,20 @@ func TestConfigCheckDepthBeyondTracker(t *testing.T) {
 		t.Errorf("problems lack the high-value depth beyond the tracker's default:\n%s", text)
 	}
 }
+
+func TestConfigCheckDefaultHighValueDepthBeyondTracker(t *testing.T) {
+	cfg, _ := exampleWithFiles(t)
+	cfg.Node.Depth = 3
+	cfg.Confirmations.Depth = 1
+	cfg.Confirmations.HighValueThreshold = 5_000_000
+	cfg.Confirmations.HighValueDepth = 0
+	text := ""
+	for _, p := range cfg.validate() {
+		text += p.String() + "\n"
+	}
+	want := "confirmations.high_value_depth: unset, so 6 (the default), is deeper than " +
+		"node.depth 3"
+	if !strings.Contains(text, want) {
+		t.Errorf("problems lack %q:\n%s", want, text)
+	}
+}
