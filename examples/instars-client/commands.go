@@ -249,12 +249,12 @@ func (c *client) submit(ctx context.Context, path string, payload orderPayload) 
 
 func runOrder(ctx context.Context, c *client, args []string) error {
 	flags := newFlags(c, "order")
-	planID := flags.String("plan", "", "the plan's ID (see `instars-client plans`)")
+	planID := flags.String("plan", "", "the plan's ID, as instars-client plans lists them")
 	sshKey := flags.String("ssh-key", "", "your SSH public key file, such as "+
 		"~/.ssh/id_ed25519.pub")
 	refund := flags.String("refund-address", "", "where an overpayment or refund goes")
 	units := flags.Int64("units", 0, "billing units to buy, within the plan's range "+
-		"(see `instars-client plans`); default the plan's minimum")
+		"(as instars-client plans lists it); default the plan's minimum")
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
@@ -488,7 +488,7 @@ func runCredentials(ctx context.Context, c *client, args []string) error {
 func runExtend(ctx context.Context, c *client, args []string) error {
 	flags := newFlags(c, "extend")
 	units := flags.Int64("units", 0, "billing units to add, within the plan's range "+
-		"(see `instars-client plans`); default the plan's minimum")
+		"(as instars-client plans lists it); default the plan's minimum")
 	id, err := oneArgument(flags, args, "lease ID")
 	if err != nil {
 		return err

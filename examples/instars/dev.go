@@ -26,6 +26,10 @@ import (
 	"github.com/instars/instars/metering"
 )
 
+// devMaxInstances is the emulator's instance quota in dev mode, high enough for load tests
+// from one machine.
+const devMaxInstances = 200
+
 func init() {
 	commands["dev"] = command{
 		summary: "run everything on 127.0.0.1 with no set-up (regtest node, EC2 emulator, web)",
@@ -206,7 +210,8 @@ func startDevEnvironment(ctx context.Context, dir string, stdout io.Writer,
 		Region:      devRegion,
 		Timings: &ec2emu.Timings{Pending: 3 * time.Second, ShuttingDown: 2 * time.Second,
 			TerminatedVisible: 24 * time.Hour},
-		StateFile: filepath.Join(dir, devEmulatorFile),
+		StateFile:    filepath.Join(dir, devEmulatorFile),
+		MaxInstances: devMaxInstances,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting the EC2 emulator: %w", err)
@@ -287,7 +292,7 @@ Try next, in another terminal:
   curl -X POST '%[1]s/api/v1/dev/mine?blocks=2'
   go run ./examples/instars-client --key customer.asc follow INVOICE-ID
   go run ./examples/instars-client --key customer.asc credentials LEASE-ID
-  go run ./examples/instars-client --key customer.asc extend LEASE-ID --ssh-key demo-ssh-key.pub
+  go run ./examples/instars-client --key customer.asc extend LEASE-ID
   curl -X POST '%[1]s/api/v1/dev/advance?by=75m'   # fast-forward the server's clock
 
 `, url)
