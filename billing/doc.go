@@ -144,7 +144,9 @@
 // window (a reorganisation) implements [PaymentFollower], so that after a restart the
 // service watches those invoices again. One that reports, after a restart, the payments
 // made while it was stopped implements [PaymentResumer], so that the service also watches
-// the invoices whose window ended during the stop.
+// the invoices whose window ended during the stop. One that can tell, after a restart, that
+// an unconfirmed payment it reported before is gone (replaced or double-spent while it was
+// stopped) implements [PaymentVanisher], so that the invoice stops counting it.
 //
 // The invoice's state then follows from the payments through [NextInvoiceState], whatever
 // the method: a method without confirmations reports final payments with a Confirmations

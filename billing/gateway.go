@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/btcsuite/btcd/btcutil"
@@ -55,6 +56,20 @@ type PaymentResumer interface {
 	// reported yet, or the zero time when it has nothing to catch up.
 	ResumesFrom(ctx context.Context) (time.Time, error)
 }
+
+// PaymentVanisher is implemented by a Gateway that can tell, after a restart, that an
+// unconfirmed payment it reported before no longer exists: replaced, double-spent or dropped
+// while it was stopped, when it could not report the change. The service then records the
+// payment as removed, so that the invoice no longer counts it.
+type PaymentVanisher interface {
+	// PaymentVanished reports whether the unconfirmed payment to destination is gone. It
+	// returns false when it cannot tell, and ErrGatewayCatchingUp while it cannot tell yet.
+	PaymentVanished(ctx context.Context, destination string, payment Payment) (bool, error)
+}
+
+// ErrGatewayCatchingUp is returned by a gateway that cannot answer until it has caught up
+// with the payments made while it was stopped.
+var ErrGatewayCatchingUp = errors.New("billing: gateway still catching up")
 
 // followDepth returns the gateway's FollowDepth, or 0 when it does not follow payments.
 func followDepth(g Gateway) int32 {

@@ -68,6 +68,7 @@ type OnChainGateway struct {
 
 	addresses *addressLookahead
 	watches   watchList
+	started   startRecord
 	// unwatchInterval is how often Run looks for destinations to unwatch.
 	unwatchInterval time.Duration
 
@@ -76,9 +77,10 @@ type OnChainGateway struct {
 }
 
 var (
-	_ Gateway        = (*OnChainGateway)(nil)
-	_ SyncReporter   = (*OnChainGateway)(nil)
-	_ PaymentResumer = (*OnChainGateway)(nil)
+	_ Gateway         = (*OnChainGateway)(nil)
+	_ SyncReporter    = (*OnChainGateway)(nil)
+	_ PaymentResumer  = (*OnChainGateway)(nil)
+	_ PaymentVanisher = (*OnChainGateway)(nil)
 )
 
 // DefaultGapLimit is the number of unused addresses after which wallets stop scanning an
@@ -206,6 +208,8 @@ func (g *OnChainGateway) Run(ctx context.Context, sink PaymentSink) error {
 	g.sink = sink
 	g.mu.Unlock()
 
+	// The destinations watched now are the ones the tracker's start-up rescan covers.
+	g.started.reset(g.watches.destinationNames())
 	ctx, cancel := context.WithCancel(ctx)
 	var unwatching sync.WaitGroup
 	unwatching.Go(func() { g.runUnwatch(ctx) })
@@ -230,6 +234,7 @@ func (g *OnChainGateway) handleEvent(ctx context.Context, event bitcoin.PaymentE
 		return errors.New("on-chain gateway: payment event before Run")
 	}
 	g.watches.observe(event)
+	g.started.record(event.OutPoint)
 	if g.blockOffset != nil {
 		offset := g.blockOffset()
 		if !event.BlockTime.IsZero() {

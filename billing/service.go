@@ -118,6 +118,10 @@ type Service struct {
 	// Start holds while it first watches.
 	catchUpMu      sync.Mutex
 	catchUpPending bool
+	// vanishPending is set by Start and cleared once the unconfirmed payments on record
+	// from before startedAt have been checked (see removeVanishedPayments).
+	vanishPending bool
+	startedAt     time.Time
 }
 
 // NewService checks the configuration, migrates the service's tables and River's, and
@@ -286,7 +290,7 @@ func (s *Service) Start(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel, s.done, s.started = cancel, make(chan struct{}), true
 	s.catchUpMu.Lock()
-	s.catchUpPending = true
+	s.catchUpPending, s.vanishPending, s.startedAt = true, true, s.clock.Now()
 	s.catchUpMu.Unlock()
 	if err := s.watchOpenInvoices(ctx); err != nil {
 		s.logger.Warn("watching open invoices failed; the sweep retries", "error", err)

@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"bytes"
 	"context"
 	"testing"
 	"time"
@@ -264,5 +265,82 @@ func TestServiceFindsPaymentAfterWindowEndedWhileStopped(t *testing.T) {
 	}
 	if got.State != StateSettled || got.Status == StatusPaidLate {
 		t.Fatalf("invoice is %s (%s), want Settled and not paid late", got.State, got.Status)
+	}
+}
+
+// TestServiceRemovesPaymentDoubleSpentWhileStopped accepts a payment at zero confirmations,
+// stops the service, mines a double spend of it, and checks that after the restart the
+// payment is recorded as removed and the lease it paid for is suspended.
+func TestServiceRemovesPaymentDoubleSpentWhileStopped(t *testing.T) {
+	node := regtest.Start(t, regtest.Options{})
+	b := newRegtestBundleWith(t, node, regtestOptions{configure: func(c *Config) {
+		c.Policy = ConfirmationPolicy{ZeroConf: true}
+	}})
+	ctx := context.Background()
+	inv := b.submit(t, "")
+	addr, err := btcutil.DecodeAddress(inv.Destination, bitcoin.Regtest.Params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	original, err := node.PayAddress(addr, inv.Amount, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := b.waitLease(t, inv.ID, LeaseRunning)
+	b.stopService(t)
+
+	// A transaction spending the same coins to another script (a P2WPKH of a made-up
+	// key hash) replaces the payment.
+	script := append([]byte{0x00, 0x14}, bytes.Repeat([]byte{7}, 20)...)
+	conflict, err := node.BuildConflict(original,
+		[]regtest.Payment{{Script: script, Amount: inv.Amount}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.MineTransactions(conflict); err != nil {
+		t.Fatal(err)
+	}
+	b.startService(t)
+	svcWaitFor(t, 30*time.Second, "the double-spent payment to be removed", func() bool {
+		if err := b.svc.removeVanishedPayments(ctx); err != nil {
+			t.Fatal(err)
+		}
+		payments, err := b.svc.Payments(ctx, inv.ID)
+		return err == nil && len(payments) == 1 && payments[0].State == PaymentRemoved
+	})
+	svcWaitFor(t, 30*time.Second, "the lease to be suspended", func() bool {
+		got, err := b.svc.Lease(ctx, l.ID)
+		return err == nil && got.Suspended
+	})
+}
+
+// TestServiceKeepsUnconfirmedPaymentAcrossRestart restarts the service while a payment it
+// accepted at zero confirmations is still in the mempool, and checks that the check for
+// vanished payments leaves it alone.
+func TestServiceKeepsUnconfirmedPaymentAcrossRestart(t *testing.T) {
+	node := regtest.Start(t, regtest.Options{})
+	b := newRegtestBundleWith(t, node, regtestOptions{configure: func(c *Config) {
+		c.Policy = ConfirmationPolicy{ZeroConf: true}
+	}})
+	ctx := context.Background()
+	inv := b.submit(t, "")
+	b.pay(t, inv, inv.Amount)
+	l := b.waitLease(t, inv.ID, LeaseRunning)
+	b.stopService(t)
+	b.startService(t)
+	svcWaitFor(t, 30*time.Second, "the check of payments from before the start", func() bool {
+		if err := b.svc.removeVanishedPayments(ctx); err != nil {
+			t.Fatal(err)
+		}
+		b.svc.catchUpMu.Lock()
+		defer b.svc.catchUpMu.Unlock()
+		return !b.svc.vanishPending
+	})
+	payments, err := b.svc.Payments(ctx, inv.ID)
+	if err != nil || len(payments) != 1 || payments[0].State != PaymentSeen {
+		t.Fatalf("payments %+v (%v), want the one payment still seen", payments, err)
+	}
+	if got, err := b.svc.Lease(ctx, l.ID); err != nil || got.Suspended {
+		t.Fatalf("lease %+v (%v), want it running", got, err)
 	}
 }

@@ -26,7 +26,10 @@ func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[sweepArgs]) error {
 	if err := w.s.Tick(ctx); err != nil {
 		return err
 	}
-	return w.s.watchOpenInvoices(ctx)
+	if err := w.s.watchOpenInvoices(ctx); err != nil {
+		return err
+	}
+	return w.s.removeVanishedPayments(ctx)
 }
 
 // Tick enqueues the work that is due at the service clock's time: reminders and ends of
