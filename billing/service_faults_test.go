@@ -492,3 +492,38 @@ func TestServiceRefundsOnlyConfirmedExcess(t *testing.T) {
 			got[0].Reason == RefundOverpaid
 	})
 }
+
+// TestServiceExtendLeaseChecksTheLeaseFirst sends an extension of one lease to another
+// lease's address and checks that it is rejected before anything is stored.
+func TestServiceExtendLeaseChecksTheLeaseFirst(t *testing.T) {
+	ctx := context.Background()
+	b := newServiceBundle(t, bundleOptions{})
+	var leases []*Lease
+	for range 2 {
+		inv := b.submit(t, "")
+		b.chain.pay(inv.Destination, inv.Amount, 1)
+		leases = append(leases, b.waitLease(t, inv.ID, LeaseRunning))
+	}
+	before, err := b.svc.ListInvoices(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	envelope := b.customer.order(t, b.server.PublicKey(), svcPlan().ID, leases[1].ID,
+		refundAddrA, b.clock.Now())
+	_, err = b.svc.ExtendLease(ctx, leases[0].ID, envelope, b.customer.key.PublicKey())
+	if !errors.Is(err, ErrInvalidOrder) || !strings.Contains(err.Error(), leases[1].ID) {
+		t.Fatalf("ExtendLease of the wrong lease = %v, want ErrInvalidOrder naming %s",
+			err, leases[1].ID)
+	}
+	after, err := b.svc.ListInvoices(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before) {
+		t.Fatalf("%d invoices after a rejected extension, want %d", len(after), len(before))
+	}
+	if _, err := b.svc.ExtendLease(ctx, leases[1].ID, envelope,
+		b.customer.key.PublicKey()); err != nil {
+		t.Fatalf("ExtendLease of the named lease: %v", err)
+	}
+}

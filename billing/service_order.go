@@ -121,6 +121,26 @@ func (s *Service) SubmitOrder(ctx context.Context, envelope []byte, customerKey 
 func (s *Service) Extend(ctx context.Context, envelope []byte, customerKey *pgp.PublicKey) (
 	*Invoice, error,
 ) {
+	return s.extend(ctx, "", envelope, customerKey)
+}
+
+// ExtendLease is Extend for an order that must extend the lease with the given ID, as a
+// request addressed to that lease carries: an order naming another lease is rejected with
+// ErrInvalidOrder before anything is stored.
+func (s *Service) ExtendLease(ctx context.Context, leaseID string, envelope []byte,
+	customerKey *pgp.PublicKey,
+) (*Invoice, error) {
+	if leaseID == "" {
+		return nil, fmt.Errorf("%w: no lease to extend given", ErrInvalidOrder)
+	}
+	return s.extend(ctx, leaseID, envelope, customerKey)
+}
+
+// extend checks that the order extends a lease, the one named leaseID when it is set, and
+// submits it.
+func (s *Service) extend(ctx context.Context, leaseID string, envelope []byte,
+	customerKey *pgp.PublicKey,
+) (*Invoice, error) {
 	if customerKey == nil {
 		return nil, errors.New("billing: the customer's public key is required with the order")
 	}
@@ -136,6 +156,10 @@ func (s *Service) Extend(ctx context.Context, envelope []byte, customerKey *pgp.
 	if payload.ExtendsLease == "" {
 		return nil, fmt.Errorf("%w: extends_lease is empty, expected the lease to extend",
 			ErrInvalidOrder)
+	}
+	if leaseID != "" && payload.ExtendsLease != leaseID {
+		return nil, fmt.Errorf("%w: the order extends lease %s, not %s", ErrInvalidOrder,
+			payload.ExtendsLease, leaseID)
 	}
 	return s.SubmitOrder(ctx, envelope, customerKey)
 }

@@ -144,16 +144,7 @@ func (w *webServer) submitOrder(ctx context.Context, r *http.Request, extend str
 	if extend == "" {
 		return w.st.service.SubmitOrder(ctx, []byte(req.Order), key)
 	}
-	inv, err := w.st.service.Extend(ctx, []byte(req.Order), key)
-	if err != nil {
-		return nil, err
-	}
-	lease, err := w.st.service.LeaseForInvoice(ctx, inv.ID)
-	if err == nil && lease.ID != extend {
-		return nil, fmt.Errorf("%w: the order extends lease %s, not %s", errBadRequest,
-			lease.ID, extend)
-	}
-	return inv, nil
+	return w.st.service.ExtendLease(ctx, extend, []byte(req.Order), key)
 }
 
 // allow applies the order rate limit and writes a 429 response when the bucket is empty.
