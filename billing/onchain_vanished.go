@@ -9,9 +9,9 @@ import (
 	"github.com/btcsuite/btcd/wire"
 )
 
-// startRecord is what the on-chain gateway reported since its tracker last started: the
-// destinations watched when it started, whose payments the start-up rescan of the mempool
-// and of the recent blocks reports again, and the payments reported since.
+// startRecord is the on-chain gateway's record since its tracker last started. It holds the
+// destinations watched at the start, whose payments the start-up rescan of the mempool and
+// of the recent blocks reports again, and the payments reported since.
 type startRecord struct {
 	mu       sync.Mutex
 	watched  map[string]bool
@@ -39,8 +39,8 @@ func (r *startRecord) record(outpoint wire.OutPoint) {
 // PaymentVanished reports whether an unconfirmed payment that the gateway reported before
 // it started no longer exists: it was replaced, double-spent or dropped while the server was
 // down. The tracker's start-up rescan reports again every payment to a destination watched
-// from the start that is still in the mempool or in a block since the saved position, so
-// once the tracker has caught up, such a payment it did not report is gone. It returns
+// from the start that is still in the mempool or in a block since the saved position. Once
+// the tracker has caught up, such a payment it did not report is therefore gone. It returns
 // ErrGatewayCatchingUp until then, and false when the destination was not watched from the
 // start, since the rescan did not look for it.
 func (g *OnChainGateway) PaymentVanished(ctx context.Context, destination string,
@@ -65,7 +65,7 @@ func (g *OnChainGateway) PaymentVanished(ctx context.Context, destination string
 	return !g.started.reported[outpoint], nil
 }
 
-// destinations returns the watched destinations.
+// destinationNames returns the watched destinations.
 func (l *watchList) destinationNames() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -8,7 +8,7 @@ import (
 	"github.com/btcsuite/btcd/btcutil"
 )
 
-// removeVanishedPayments asks the gateway, once after each start, about the unconfirmed
+// removeVanishedPayments checks with the gateway, once after each start, the unconfirmed
 // payments on record from before the start, and records as removed those it reports gone
 // (see PaymentVanisher). A fee bump or a double spend made while the server was down would
 // otherwise leave the original counted: an invoice paid twice, or a lease running on a
@@ -25,6 +25,7 @@ func (s *Service) removeVanishedPayments(ctx context.Context) error {
 	if !pending {
 		return nil
 	}
+
 	type stale struct {
 		destination string
 		payment     Payment
@@ -53,13 +54,14 @@ func (s *Service) removeVanishedPayments(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("billing: listing unconfirmed payments: %w", err)
 	}
+
 	for _, c := range candidates {
 		gone, err := vanisher.PaymentVanished(ctx, c.destination, c.payment)
 		if errors.Is(err, ErrGatewayCatchingUp) {
 			return nil
 		}
 		if err != nil {
-			// The node may be unreachable: the next sweep asks again.
+			// The node may be unreachable: the next sweep checks again.
 			s.logger.Warn("unable to check an unconfirmed payment from before the start; "+
 				"the sweep retries", "txid", c.payment.TxID, "vout", c.payment.Vout,
 				"error", err)
