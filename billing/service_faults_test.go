@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -241,16 +242,40 @@ func TestServiceExtendsLease(t *testing.T) {
 	}
 }
 
-func TestServiceRejectsReplayedOrder(t *testing.T) {
+// TestServiceReplayedOrder sends an order again, which returns its first invoice, then
+// another order with the same nonce, which is refused, and the order under another key.
+func TestServiceReplayedOrder(t *testing.T) {
 	ctx := context.Background()
 	b := newServiceBundle(t, bundleOptions{})
 	envelope := b.customer.order(t, b.server.PublicKey(), svcPlan().ID, "", "", b.clock.Now())
-	if _, err := b.svc.SubmitOrder(ctx, envelope, b.customer.key.PublicKey()); err != nil {
+	first, err := b.svc.SubmitOrder(ctx, envelope, b.customer.key.PublicKey())
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.svc.SubmitOrder(ctx, envelope, b.customer.key.PublicKey()); !errors.Is(err,
+	again, err := b.svc.SubmitOrder(ctx, envelope, b.customer.key.PublicKey())
+	if err != nil || again.ID != first.ID {
+		t.Fatalf("the same envelope again: %v, %v; want invoice %s", again, err, first.ID)
+	}
+	msg, err := b.server.Open(bytes.NewReader(envelope), b.customer.key.PublicKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var payload OrderPayload
+	if err := json.Unmarshal(msg.Payload, &payload); err != nil {
+		t.Fatal(err)
+	}
+	payload.Units = 2
+	changed, err := json.Marshal(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameNonce, err := pgp.SealOrder(changed, b.customer.key, b.server.PublicKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.svc.SubmitOrder(ctx, sameNonce, b.customer.key.PublicKey()); !errors.Is(err,
 		ErrNonceReused) {
-		t.Fatalf("replayed envelope: %v, want ErrNonceReused", err)
+		t.Fatalf("another order with the same nonce: %v, want ErrNonceReused", err)
 	}
 	other := newSvcCustomer(t)
 	if _, err := b.svc.SubmitOrder(ctx, envelope, other.key.PublicKey()); err == nil {

@@ -20,8 +20,10 @@ var ErrLeaseNotExtendable = errors.New("billing: lease cannot be extended")
 // SubmitOrder opens an order envelope (signed by the customer, encrypted to the server), checks
 // it and returns the invoice that pays for it. customerKey is the customer's public key, sent
 // with the order; the envelope must be signed by it, and its fingerprint becomes the
-// customer's identity. A replayed envelope (a nonce the customer used before) is rejected with
-// ErrNonceReused. An order whose payload names a lease (extends_lease) extends that lease.
+// customer's identity. The same order sent again (the same signed payload, as a client
+// retrying after a lost answer sends) returns the invoice made for it the first time; another
+// order reusing a nonce of the customer's is rejected with ErrNonceReused. An order whose
+// payload names a lease (extends_lease) extends that lease.
 //
 // The invoice is stored before it is returned, and the gateway watches its destination.
 func (s *Service) SubmitOrder(ctx context.Context, envelope []byte, customerKey *pgp.PublicKey) (
@@ -101,6 +103,13 @@ func (s *Service) SubmitOrder(ctx context.Context, envelope []byte, customerKey 
 		}
 		return scheduleDeadlines(ctx, tx, inv)
 	})
+	if errors.Is(err, ErrNonceReused) {
+		if first, found, lookupErr := s.invoiceOfSameOrder(ctx, order); lookupErr != nil {
+			return nil, errors.Join(err, lookupErr)
+		} else if found {
+			return first, nil
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -162,6 +171,31 @@ func (s *Service) extend(ctx context.Context, leaseID string, envelope []byte,
 			payload.ExtendsLease, leaseID)
 	}
 	return s.SubmitOrder(ctx, envelope, customerKey)
+}
+
+// invoiceOfSameOrder returns the invoice made for an earlier order of the customer with the
+// same nonce and the same signed payload, and whether there is one.
+func (s *Service) invoiceOfSameOrder(ctx context.Context, order *Order) (*Invoice, bool,
+	error) {
+	var (
+		orderID, payload string
+		found            bool
+	)
+	err := s.inTx(ctx, func(tx *serviceTx) error {
+		return eachRow(ctx, tx.db, `SELECT id, payload FROM orders
+			WHERE customer = $1 AND nonce = $2`, func(rows sqlRows) error {
+			found = true
+			return rows.Scan(&orderID, &payload)
+		}, order.Customer, order.Payload.Nonce)
+	})
+	if err != nil || !found || payload != string(order.RawPayload) {
+		return nil, false, err
+	}
+	invoices, err := s.store.InvoicesByOrder(ctx, orderID)
+	if err != nil || len(invoices) == 0 {
+		return nil, false, err
+	}
+	return invoices[0], true, nil
 }
 
 func checkExtendable(ctx context.Context, tx *serviceTx, leaseID, customer, planID string) error {
