@@ -122,6 +122,12 @@ type Service struct {
 	// from before startedAt have been checked (see removeVanishedPayments).
 	vanishPending bool
 	startedAt     time.Time
+
+	// gatewayMu guards gatewayRunning and gatewayErr: whether the gateway's Run is
+	// running, and the error it last stopped with.
+	gatewayMu      sync.Mutex
+	gatewayRunning bool
+	gatewayErr     error
 }
 
 // NewService checks the configuration, migrates the service's tables and River's, and
@@ -295,6 +301,9 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := s.watchOpenInvoices(ctx); err != nil {
 		s.logger.Warn("watching open invoices failed; the sweep retries", "error", err)
 	}
+	// Running from here on, so that a health check made right after Start does not see
+	// the gateway as stopped before its goroutine is scheduled.
+	s.setGatewayState(true, nil)
 	go s.runGateway(runCtx)
 	s.logger.Info("billing service started")
 	return nil
@@ -321,7 +330,9 @@ func (s *Service) runGateway(ctx context.Context) {
 	defer close(s.done)
 	pause := time.Second
 	for {
+		s.setGatewayState(true, nil)
 		err := s.cfg.Gateway.Run(ctx, PaymentSinkFunc(s.HandlePayment))
+		s.setGatewayState(false, err)
 		if ctx.Err() != nil {
 			return
 		}
@@ -334,6 +345,24 @@ func (s *Service) runGateway(ctx context.Context) {
 		}
 		pause = min(2*pause, time.Minute)
 	}
+}
+
+func (s *Service) setGatewayState(running bool, err error) {
+	s.gatewayMu.Lock()
+	defer s.gatewayMu.Unlock()
+	s.gatewayRunning = running
+	if !running {
+		s.gatewayErr = err
+	}
+}
+
+// GatewayRunning reports whether the payment gateway is running, and otherwise the error it
+// last stopped with (nil before the service starts). While it is not running, and during the
+// pause before each restart, no payment is followed; a health check should say so.
+func (s *Service) GatewayRunning() (bool, error) {
+	s.gatewayMu.Lock()
+	defer s.gatewayMu.Unlock()
+	return s.gatewayRunning, s.gatewayErr
 }
 
 // alertGatewayStopped raises an operator alert, once per saved chain position, when the

@@ -399,6 +399,10 @@ func TestServiceAlertsOnForeignCursor(t *testing.T) {
 	svcWaitFor(t, 20*time.Second, "the gateway to be restarted", func() bool {
 		return gateway.runs.Load() >= 2
 	})
+	if running, err := b.svc.GatewayRunning(); running ||
+		!strings.Contains(fmt.Sprint(err), "saved cursor") {
+		t.Errorf("GatewayRunning = %v, %v; want stopped with the cursor error", running, err)
+	}
 	alerts, err := b.svc.Alerts(context.Background(), 0)
 	if err != nil {
 		t.Fatalf("Alerts: %v", err)

@@ -13,7 +13,8 @@ type healthCheck struct {
 	Detail string `json:"detail,omitempty"`
 }
 
-// healthz checks the database, the node and the cloud, and responds 503 when one fails.
+// healthz checks the database, the node, the cloud and that payments are being followed,
+// and responds 503 when one fails.
 func (w *webServer) healthz(rw http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
@@ -21,6 +22,7 @@ func (w *webServer) healthz(rw http.ResponseWriter, r *http.Request) {
 		"database": check(w.st.pingDatabase(ctx)),
 		"node":     w.st.checkNode(ctx),
 		"cloud":    check(w.st.driver.Check(ctx)),
+		"payments": w.st.checkPayments(),
 	}
 	status := http.StatusOK
 	for _, c := range checks {
@@ -36,6 +38,20 @@ func check(err error) healthCheck {
 		return healthCheck{Detail: err.Error()}
 	}
 	return healthCheck{OK: true}
+}
+
+// checkPayments reports whether the payment gateway is running: while it is stopped, or
+// waiting to restart, payments go unseen.
+func (s *stack) checkPayments() healthCheck {
+	running, err := s.service.GatewayRunning()
+	switch {
+	case running:
+		return healthCheck{OK: true, Detail: "following payments"}
+	case err != nil:
+		return healthCheck{Detail: "the payment gateway stopped: " + err.Error()}
+	default:
+		return healthCheck{Detail: "the payment gateway is not running"}
+	}
 }
 
 func (s *stack) pingDatabase(ctx context.Context) error {

@@ -181,8 +181,13 @@ func TestServeSharesPostgres(t *testing.T) {
 	first := startServe(t, server, configPath)
 	second := startServe(t, server, configPath)
 
-	if code, body := getStatus(t, first.url+"/healthz", "", ""); code != http.StatusOK {
-		t.Errorf("/healthz = %d: %s", code, body)
+	code, body := getStatus(t, first.url+"/healthz", "", "")
+	var health struct {
+		Checks map[string]healthCheck `json:"checks"`
+	}
+	if err := json.Unmarshal([]byte(body), &health); err != nil || code != http.StatusOK ||
+		!health.Checks["payments"].OK {
+		t.Errorf("/healthz = %d: %s (%v); want 200 with payments followed", code, body, err)
 	}
 	if code, _ := getStatus(t, second.url+"/admin", "", ""); code != http.StatusUnauthorized {
 		t.Errorf("/admin without credentials = %d, want 401", code)
