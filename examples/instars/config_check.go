@@ -8,6 +8,7 @@ import (
 	"os"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 
 	"golang.org/x/crypto/bcrypt"
@@ -114,9 +115,10 @@ func (c *fileConfig) validate() []problem {
 		out = append(out, problem{path: path, message: fmt.Sprintf(format, args...)})
 	}
 	if c.Listen != "" {
-		if _, _, err := net.SplitHostPort(c.Listen); err != nil {
-			add("listen", "invalid address %q: expected host:port such as 127.0.0.1:8080",
-				c.Listen)
+		_, port, err := net.SplitHostPort(c.Listen)
+		if _, perr := strconv.ParseUint(port, 10, 16); err != nil || perr != nil {
+			add("listen", "invalid address %q: expected host:port with a port up to "+
+				"65535, such as 127.0.0.1:8080", c.Listen)
 		}
 	}
 	if c.PublicURL != "" {

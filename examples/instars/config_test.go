@@ -102,6 +102,7 @@ func TestConfigCheckReportsSemanticProblems(t *testing.T) {
 	cfg.Rates.Sources = []string{"kraken", "mtgox"}
 	cfg.Node.Host = "localhost"
 	cfg.Invoices.ToleranceBasisPoints = 1500
+	cfg.Listen = "0.0.0.0:99999"
 	problems := cfg.validate()
 	text := ""
 	for _, p := range problems {
@@ -109,7 +110,8 @@ func TestConfigCheckReportsSemanticProblems(t *testing.T) {
 	}
 	for _, want := range []string{"network:", "plans[1]", "plans[2].id:", "database:",
 		"rates.sources[1]:", "node.host:",
-		"invoices.tolerance_basis_points: must be at most 1000 (10 %)"} {
+		"invoices.tolerance_basis_points: must be at most 1000 (10 %)",
+		`listen: invalid address "0.0.0.0:99999": expected host:port with a port up to`} {
 		if !strings.Contains(text, want) {
 			t.Errorf("problems lack %q:\n%s", want, text)
 		}
