@@ -67,8 +67,8 @@ type PaymentVanisher interface {
 	PaymentVanished(ctx context.Context, destination string, payment Payment) (bool, error)
 }
 
-// ErrGatewayCatchingUp is returned by a gateway that cannot answer until it has caught up
-// with the payments made while it was stopped.
+// ErrGatewayCatchingUp is returned by a gateway that cannot report yet because it has not
+// caught up with the payments made while it was stopped.
 var ErrGatewayCatchingUp = errors.New("billing: gateway still catching up")
 
 // followDepth returns the gateway's FollowDepth, or 0 when it does not follow payments.

@@ -358,7 +358,7 @@ func (s *Service) setGatewayState(running bool, err error) {
 
 // GatewayRunning reports whether the payment gateway is running, and otherwise the error it
 // last stopped with (nil before the service starts). While it is not running, and during the
-// pause before each restart, no payment is followed; a health check should say so.
+// pause before each restart, no payment is followed, so a health check should report it.
 func (s *Service) GatewayRunning() (bool, error) {
 	s.gatewayMu.Lock()
 	defer s.gatewayMu.Unlock()
@@ -366,9 +366,9 @@ func (s *Service) GatewayRunning() (bool, error) {
 }
 
 // alertGatewayStopped raises an operator alert, once per saved chain position, when the
-// gateway stopped because its position is not on the node's chain: restarts cannot fix
-// that, and payments go unseen until the operator points it at the right node or resets
-// the position.
+// gateway stopped because its position is not on the node's chain. Restarts cannot fix that,
+// so payments go unseen until the operator points it at the right node or resets the
+// position.
 func (s *Service) alertGatewayStopped(ctx context.Context, err error) {
 	var foreign *bitcoin.ForeignCursorError
 	if !errors.As(err, &foreign) {
@@ -382,13 +382,13 @@ func (s *Service) alertGatewayStopped(ctx context.Context, err error) {
 	}
 }
 
-// resumeTimeout bounds how long a start or a sweep waits for the gateway to tell since
+// resumeTimeout bounds how long a start or a sweep waits for the gateway to report since
 // when it catches up, so that an unreachable node does not hold up the start.
 const resumeTimeout = 5 * time.Second
 
 // gatewayResumesFrom returns the time from which the gateway catches up payments it missed
-// while stopped (see PaymentResumer; the zero time when it has nothing to catch up), and
-// false when the gateway could not tell.
+// while stopped (see PaymentResumer), or the zero time when it has nothing to catch up. It
+// returns false when the gateway could not report that time.
 func (s *Service) gatewayResumesFrom(ctx context.Context) (time.Time, bool) {
 	resumer, ok := s.cfg.Gateway.(PaymentResumer)
 	if !ok {

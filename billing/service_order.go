@@ -21,7 +21,7 @@ var ErrLeaseNotExtendable = errors.New("billing: lease cannot be extended")
 // it and returns the invoice that pays for it. customerKey is the customer's public key, sent
 // with the order; the envelope must be signed by it, and its fingerprint becomes the
 // customer's identity. The same order sent again (the same signed payload, as a client
-// retrying after a lost answer sends) returns the invoice made for it the first time; another
+// retrying after a lost response sends) returns the invoice made for it the first time; another
 // order reusing a nonce of the customer's is rejected with ErrNonceReused. An order whose
 // payload names a lease (extends_lease) extends that lease.
 //

@@ -111,9 +111,9 @@ func (s *Service) reevaluateInvoice(ctx context.Context, tx *serviceTx, inv *Inv
 }
 
 // oweExcess records, or raises, the refund of what an invoice received beyond its amount.
-// Only payments that meet the confirmation policy count: an unconfirmed payment may still be
-// replaced or vanish (a fee bump made while the server was down leaves the original on
-// record until the gateway reports it gone), and refunding it would pay out money never
+// Only payments that meet the confirmation policy count, because an unconfirmed payment may
+// still be replaced or vanish. A fee bump made while the server was down leaves the original
+// on record until the gateway reports it gone, and refunding it would pay out money never
 // received.
 func (s *Service) oweExcess(ctx context.Context, tx *serviceTx, inv *Invoice,
 	rec invoiceRecord,

@@ -12,12 +12,12 @@ const (
 	// busyCheckpointInterval is how soon the background checkpointer runs again after a
 	// checkpoint that found new commits. Each checkpoint syncs the log and the database
 	// file, and on the ext4 disk the benchmarks ran on, a commit made during a sync waited
-	// up to 20 ms. Small frequent syncs kept those waits shorter than large rare ones: with
+	// up to 20 ms. Small frequent syncs kept those waits shorter than large rare ones. With
 	// invoices arriving at 5,000 per second, the p99 latency was 4 to 9 ms at 5 ms, 7 to
 	// 13 ms at 20 ms and 9 to 13 ms at 60 ms.
 	busyCheckpointInterval = 5 * time.Millisecond
 	// idleCheckpointInterval is the longest the checkpointer waits while nothing is
-	// written; the wait doubles from busyCheckpointInterval after each checkpoint that
+	// written. The wait doubles from busyCheckpointInterval after each checkpoint that
 	// found no commit since the previous one and nothing left to copy.
 	idleCheckpointInterval = time.Second
 	// backstopCheckpointPages is the write-ahead log size, in pages, at which a commit

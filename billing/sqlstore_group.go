@@ -12,16 +12,16 @@ import (
 )
 
 // SharedTxStore is a Store that can run the transactions of concurrent callers as one
-// database transaction, committed once for all of them (a group commit). On SQLite, where
-// one writer runs at a time and each commit writes every changed page to the log, this
-// turns a queue of writers into one commit, so concurrent callers wait less and more of
-// them are served per second. The Invoicer uses it when the store offers it.
+// database transaction, committed once for all of them (a group commit). SQLite runs one
+// writer at a time, and each commit writes every changed page to the log. Sharing the
+// commit turns a queue of writers into one commit, so concurrent callers wait less and more
+// of them are served per second. The Invoicer uses it when the store offers it.
 type SharedTxStore interface {
 	Store
 
 	// InSharedTx runs fn in a transaction that it may share with other callers of
 	// InSharedTx. fn's writes are kept if it returns nil and undone (to a savepoint) if it
-	// returns an error or panics, without touching the other callers' writes; a panic is
+	// returns an error or panics, without touching the other callers' writes. A panic is
 	// raised again in the caller's goroutine. InSharedTx returns once the shared
 	// transaction has committed, or with the error that prevented the commit, in which
 	// case none of fn's writes were kept. If ctx ends before fn starts, fn does not run
@@ -63,10 +63,10 @@ var _ SharedTxStore = (*SQLStore)(nil)
 // not wait for an unbounded queue.
 const maxTxGroup = 64
 
-// txGroup queues the callers of InSharedTx. The caller at the head of the queue, when no
-// transaction is running, leads: it takes the queue (up to maxTxGroup callers, itself
-// first), runs their functions in one transaction, wakes them, and hands the lead to the
-// next caller in the queue. Callers who arrive while a transaction runs thus form the next
+// txGroup queues the callers of InSharedTx. When no transaction is running, the caller at
+// the head of the queue leads. It takes the queue (up to maxTxGroup callers, itself first),
+// runs their functions in one transaction, wakes them, and hands the lead to the next caller
+// in the queue. Callers who arrive while a transaction runs thus form the next
 // group, and no goroutine runs other callers' work for longer than one transaction.
 type txGroup struct {
 	mu      sync.Mutex

@@ -74,9 +74,9 @@ type Queries interface {
 	InvoicesByOrder(ctx context.Context, orderID string) ([]*Invoice, error)
 	// WatchedInvoices returns the invoices whose payments can still change their state at
 	// the time given, oldest first. These are the invoices not final whose monitoring
-	// window has not ended, and, whatever the time, those in Processing, those with a
-	// reverted settlement, and those with a payment confirmed fewer than followDepth times,
-	// which a reorganisation can still take away. A followDepth of 0 leaves the last out.
+	// window has not ended. Whatever the time, they also include those in Processing, those
+	// with a reverted settlement, and those with a payment confirmed fewer than followDepth
+	// times, which a reorganisation can still take away (none when followDepth is 0).
 	WatchedInvoices(ctx context.Context, now time.Time, followDepth int32) ([]*Invoice, error)
 	// UpdateInvoice writes the invoice's State, Status, SettlementReverted, Paid, Confirmed
 	// and UpdatedAt if its Version is still the stored one, and increments Version. It

@@ -76,7 +76,7 @@ type PaymentEvent struct {
 	// found.
 	BlockTime time.Time
 	// FirstSeen is when the node accepted the transaction into its mempool, by the node's
-	// clock, for a payment the tracker found in the mempool at start or after a
+	// clock. It is set for a payment the tracker found in the mempool at start or after a
 	// reconnection, where it may have waited while the tracker was not running. It is zero
 	// for a transaction the tracker was notified of as it arrived, for one it first found in
 	// a block, and when the source cannot report it (see MempoolEntryTimer). Later events of

@@ -114,7 +114,7 @@ type RPCSource struct {
 	// connects counts websocket connections, to tell a reconnection from the first one.
 	connects int
 
-	// noMempoolEntry is set once the node answered that it lacks getmempoolentry.
+	// noMempoolEntry is set once the node has replied that it lacks getmempoolentry.
 	noMempoolEntry atomic.Bool
 	mempoolListing mempoolListing
 }
