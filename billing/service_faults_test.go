@@ -419,7 +419,7 @@ func TestServiceAlertsOnForeignCursor(t *testing.T) {
 }
 
 // resumingGateway is the test gateway with a PaymentResumer that fails a number of times
-// before it answers, and a record of the destinations it was asked to watch.
+// before it returns a time, and a record of the destinations it watched.
 type resumingGateway struct {
 	*svcGateway
 	from     time.Time

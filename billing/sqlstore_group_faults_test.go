@@ -117,8 +117,8 @@ func TestSharedTxSurvivesGoexitInGroup(t *testing.T) {
 }
 
 // TestSharedTxAbortsBesideGoexit has a function end its goroutine after another caller's
-// function ran in the same transaction, and checks that the other caller is told its
-// write was lost (ErrSharedTxAborted) and that it really is.
+// function ran in the same transaction. It checks that the other caller gets
+// ErrSharedTxAborted and that its write really is lost.
 func TestSharedTxAbortsBesideGoexit(t *testing.T) {
 	store := openSQLiteStore(t, &storeClock{now: invoiceStart})
 	ctx := context.Background()
@@ -343,7 +343,7 @@ func TestSharedTxNestedCallWaitsForContext(t *testing.T) {
 }
 
 // TestSharedTxCloseWhileQueued closes the store while one caller's transaction runs and
-// others are queued, and checks that every caller returns, that each caller told of a
+// others are queued, and checks that every caller returns, that each caller given a
 // success has its write in the database, as a store opened afterwards reads it, and that
 // each caller given an error does not.
 func TestSharedTxCloseWhileQueued(t *testing.T) {
@@ -413,7 +413,7 @@ func testCloseWhileQueued(t *testing.T, open func() (*SQLStore, error)) {
 }
 
 // TestSharedTxBrokenAlone has a lone caller end its transaction behind the store's back and
-// return nil, and checks that it is told of a failure, since nothing it wrote is kept.
+// return nil, and checks that it gets an error, since nothing it wrote is kept.
 func TestSharedTxBrokenAlone(t *testing.T) {
 	forEachStore(t, func(t *testing.T, store *SQLStore, _ *storeClock) {
 		ctx := context.Background()

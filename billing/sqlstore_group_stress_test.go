@@ -27,8 +27,8 @@ const (
 )
 
 // TestSharedTxMixedCallers runs many concurrent callers, more than one group holds, each
-// with a random fate, and checks for every caller that it is told of a success exactly
-// when its order is stored, that callers who fail or panic are told so, and that the
+// with a random fate. It checks that every caller gets a success exactly when its order is
+// stored, that callers who fail or panic get their error or panic, and that the
 // derivation indexes of the stored orders run from 0 with none given twice or skipped.
 func TestSharedTxMixedCallers(t *testing.T) {
 	forEachStore(t, func(t *testing.T, store *SQLStore, _ *storeClock) {
@@ -124,7 +124,7 @@ func TestSharedTxMixedCallers(t *testing.T) {
 }
 
 // runFate is the function of a TestSharedTxMixedCallers caller: it stores the order and
-// allocates a derivation index, then does what its fate says.
+// allocates a derivation index, then acts out its fate.
 func runFate(ctx context.Context, cancel context.CancelFunc, tx StoreTx, fate sharedTxFate,
 	order *Order, index *uint32, errRefused error) error {
 	if fate == fateCancelInside {

@@ -182,9 +182,9 @@ func TestSharedTxCancelledWhileQueued(t *testing.T) {
 }
 
 // TestSharedTxBrokenByACaller has one caller end the shared transaction behind the store's
-// back, as an interrupted statement does on SQLite, and checks that the callers before it
-// are told their writes were lost (ErrSharedTxAborted) and really were, and that the
-// callers after it run in a new transaction and are kept.
+// back, as an interrupted statement does on SQLite. It checks that the callers before it get
+// ErrSharedTxAborted and their writes are really lost, and that the callers after it run in
+// a new transaction and are kept.
 func TestSharedTxBrokenByACaller(t *testing.T) {
 	forEachStore(t, func(t *testing.T, store *SQLStore, _ *storeClock) {
 		ctx := context.Background()
