@@ -81,6 +81,32 @@ func (b *regtestBundle) pay(t testing.TB, inv *Invoice, amount btcutil.Amount) {
 	}
 }
 
+// reorganiseAway has other, which never saw the invoice's payment, mine a longer chain and
+// reconnect to miner, which then reorganises to it. It waits for the lease to be suspended
+// and checks that the invoice is flagged as reverted.
+func (b *regtestBundle) reorganiseAway(t *testing.T, miner, other *regtest.Node, invoiceID,
+	leaseID string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := other.Mine(3); err != nil {
+		t.Fatal(err)
+	}
+	if err := regtest.Connect(other, miner); err != nil {
+		t.Fatal(err)
+	}
+	svcWaitFor(t, 30*time.Second, "the lease to be suspended", func() bool {
+		got, err := b.svc.Lease(ctx, leaseID)
+		return err == nil && got.Suspended
+	})
+	inv, err := b.svc.Invoice(ctx, invoiceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !inv.SettlementReverted {
+		t.Fatalf("invoice %s is not flagged as reverted after the reorganisation", inv.State)
+	}
+}
+
 func TestServiceEndToEndOnRegtest(t *testing.T) {
 	node := regtest.Start(t, regtest.Options{})
 	b := newRegtestBundle(t, node)
@@ -155,19 +181,7 @@ func TestServiceSuspendsOnRegtestReorg(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := b.waitLease(t, inv.ID, LeaseRunning)
-	if _, err := other.Mine(3); err != nil {
-		t.Fatal(err)
-	}
-	if err := regtest.Connect(other, miner); err != nil {
-		t.Fatal(err)
-	}
-	svcWaitFor(t, 30*time.Second, "the lease to be suspended", func() bool {
-		got, err := b.svc.Lease(ctx, l.ID)
-		return err == nil && got.Suspended
-	})
-	if inv, _ := b.svc.Invoice(ctx, inv.ID); !inv.SettlementReverted {
-		t.Fatalf("invoice %s is not flagged as reverted after the reorganisation", inv.State)
-	}
+	b.reorganiseAway(t, miner, other, inv.ID, l.ID)
 	if _, err := miner.Mine(1); err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +206,6 @@ func TestServiceFollowsSettledPaymentAfterRestart(t *testing.T) {
 	b := newRegtestBundleWith(t, miner, regtestOptions{configure: func(c *Config) {
 		c.InvoiceExpiry, c.InvoiceMonitoring = 3*time.Second, time.Second
 	}})
-	ctx := context.Background()
 	if err := regtest.Disconnect(other, miner); err != nil {
 		t.Fatal(err)
 	}
@@ -208,21 +221,7 @@ func TestServiceFollowsSettledPaymentAfterRestart(t *testing.T) {
 	b.stopService(t)
 	b.startService(t)
 
-	// The other node, which never saw the payment, mines a longer chain; once reconnected
-	// the miner reorganises to it.
-	if _, err := other.Mine(3); err != nil {
-		t.Fatal(err)
-	}
-	if err := regtest.Connect(other, miner); err != nil {
-		t.Fatal(err)
-	}
-	svcWaitFor(t, 30*time.Second, "the lease to be suspended", func() bool {
-		got, err := b.svc.Lease(ctx, l.ID)
-		return err == nil && got.Suspended
-	})
-	if got, _ := b.svc.Invoice(ctx, inv.ID); !got.SettlementReverted {
-		t.Fatalf("invoice %s is not flagged as reverted after the reorganisation", got.State)
-	}
+	b.reorganiseAway(t, miner, other, inv.ID, l.ID)
 }
 
 // TestServiceFindsPaymentAfterWindowEndedWhileStopped pays and confirms an invoice while the
